@@ -1,0 +1,111 @@
+// Generates protobuf-es code for Envoy's xDS API and Isthmus' own protos.
+//
+// Envoy's .proto files are not vendored: they come from @grpc/grpc-js-xds, the only npm
+// package that ships them. That snapshot has three known defects we work around here, in a
+// git-ignored staging folder, so nothing under node_modules is modified:
+//   1. its validate/validate.proto predates StringRules.ignore_empty, which Envoy uses;
+//   2. it carries broken v2 files (we compile only the v3 entry points below);
+//   3. a few v3 files import OpenCensus/OpenTelemetry/Prometheus protos it does not ship
+//      (none of them is reachable from our entry points).
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const xdsDeps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+const staging = join(root, 'proto', '.staging');
+const out = join(root, 'gen');
+
+// Entry points; buf follows their imports (include_imports).
+export const ENTRY_PROTOS = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/secret/v3/sds.proto',
+  'envoy/service/status/v3/csds.proto',
+  'envoy/admin/v3/config_dump.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/clusters/aggregate/v3/cluster.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
+  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
+  'envoy/extensions/load_balancing_policies/maglev/v3/maglev.proto',
+  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+];
+
+function stage() {
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  for (const d of ['envoy-api', 'xds', 'googleapis']) cpSync(join(xdsDeps, d), staging, { recursive: true });
+  cpSync(join(xdsDeps, 'protoc-gen-validate', 'validate'), join(staging, 'validate'), { recursive: true });
+  // Isthmus' own protos (Istio wire contracts written for this project).
+  const own = join(root, 'proto', 'istio');
+  if (existsSync(own)) cpSync(own, join(staging, 'istio'), { recursive: true });
+
+  const validateProto = join(staging, 'validate', 'validate.proto');
+  let text = readFileSync(validateProto, 'utf8');
+  if (!/message StringRules \{[\s\S]*?ignore_empty/.test(text.slice(text.indexOf('message StringRules'), text.indexOf('message BytesRules')))) {
+    // Field 26 is StringRules.ignore_empty in upstream protoc-gen-validate.
+    text = text.replace(/message StringRules \{/, 'message StringRules {\n    optional bool ignore_empty = 26;\n');
+    writeFileSync(validateProto, text);
+  }
+  writeFileSync(join(staging, 'buf.yaml'), 'version: v2\n');
+}
+
+function ownProtos() {
+  const own = join(root, 'proto', 'istio');
+  if (!existsSync(own)) return [];
+  const found = [];
+  const walk = (dir, rel) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name), `${rel}/${entry.name}`);
+      else if (entry.name.endsWith('.proto')) found.push(`${rel}/${entry.name}`);
+    }
+  };
+  walk(own, 'istio');
+  return found;
+}
+
+import { readdirSync } from 'node:fs';
+
+function generate() {
+  const bin = join(root, 'node_modules', '.bin');
+  const template = {
+    version: 'v2',
+    plugins: [{
+      local: join(bin, 'protoc-gen-es'),
+      out: out,
+      include_imports: true,
+      strategy: 'all',
+      opt: ['target=ts', 'import_extension=js'],
+    }],
+  };
+  rmSync(out, { recursive: true, force: true });
+  const args = ['generate', staging, '--template', JSON.stringify(template)];
+  for (const p of [...ENTRY_PROTOS, ...ownProtos()]) args.push('--path', join(staging, p));
+  execFileSync(join(bin, 'buf'), args, { stdio: 'inherit', cwd: staging });
+}
+
+stage();
+generate();
+console.log(`proto: generated ${out}`);
