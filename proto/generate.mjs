@@ -3,14 +3,16 @@
 // Envoy's .proto files are not vendored: they come from @grpc/grpc-js-xds, the only npm
 // package that ships them. That snapshot has three known defects we work around here, in a
 // git-ignored staging folder, so nothing under node_modules is modified:
-//   1. its validate/validate.proto predates StringRules.ignore_empty, which Envoy uses;
+//   1. its validate/validate.proto predates the `ignore_empty` rules (StringRules.ignore_empty is
+//      used by Envoy) and the `(validate.ignored)` message option; we add them back with
+//      upstream protoc-gen-validate's field numbers so pilot/xds/pgv.ts can read every rule;
 //   2. it carries broken v2 files (we compile only the v3 entry points below);
 //   3. a few v3 files import OpenCensus/OpenTelemetry/Prometheus protos it does not ship
 //      (none of them is reachable from our entry points).
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,6 +53,10 @@ export const ENTRY_PROTOS = [
   'envoy/extensions/load_balancing_policies/random/v3/random.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
+  'envoy/extensions/filters/http/grpc_stats/v3/config.proto',
+  'envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto',
 ];
 
 function stage() {
@@ -63,13 +69,37 @@ function stage() {
   if (existsSync(own)) cpSync(own, join(staging, 'istio'), { recursive: true });
 
   const validateProto = join(staging, 'validate', 'validate.proto');
-  let text = readFileSync(validateProto, 'utf8');
-  if (!/message StringRules \{[\s\S]*?ignore_empty/.test(text.slice(text.indexOf('message StringRules'), text.indexOf('message BytesRules')))) {
-    // Field 26 is StringRules.ignore_empty in upstream protoc-gen-validate.
-    text = text.replace(/message StringRules \{/, 'message StringRules {\n    optional bool ignore_empty = 26;\n');
-    writeFileSync(validateProto, text);
-  }
+  const text = readFileSync(validateProto, 'utf8');
+  const patched = patchValidateProto(text);
+  if (patched !== text) writeFileSync(validateProto, patched);
   writeFileSync(join(staging, 'buf.yaml'), 'version: v2\n');
+}
+
+// Fields of upstream protoc-gen-validate's validate.proto that the npm snapshot lacks, with
+// upstream's field numbers. Each is added only when its block does not declare it already.
+const NUMERIC_RULES = ['Float', 'Double', 'Int32', 'Int64', 'UInt32', 'UInt64', 'SInt32', 'SInt64',
+  'Fixed32', 'Fixed64', 'SFixed32', 'SFixed64'];
+const VALIDATE_PROTO_ADDITIONS = [
+  ...NUMERIC_RULES.map((n) => [`message ${n}Rules {`, 'ignore_empty', 'optional bool ignore_empty = 8;']),
+  ['message StringRules {', 'ignore_empty', 'optional bool ignore_empty = 26;'],
+  ['message BytesRules {', 'ignore_empty', 'optional bool ignore_empty = 14;'],
+  ['message RepeatedRules {', 'ignore_empty', 'optional bool ignore_empty = 5;'],
+  ['message MapRules {', 'ignore_empty', 'optional bool ignore_empty = 6;'],
+  ['extend google.protobuf.MessageOptions {', 'ignored', 'optional bool ignored = 1072;'],
+];
+
+function patchValidateProto(text) {
+  for (const [opening, name, decl] of VALIDATE_PROTO_ADDITIONS) {
+    const start = text.indexOf(opening);
+    if (start < 0) throw new Error(`validate.proto: cannot find "${opening}"`);
+    // The block ends at the next top-level declaration (nested blocks are indented).
+    const next = text.slice(start + opening.length).search(/\n(message|enum|extend) /);
+    const block = next < 0 ? text.slice(start) : text.slice(start, start + opening.length + next);
+    if (new RegExp(`\\b${name}\\s*=`).test(block)) continue;
+    const at = start + opening.length;
+    text = `${text.slice(0, at)}\n    ${decl}\n${text.slice(at)}`;
+  }
+  return text;
 }
 
 function ownProtos() {
@@ -106,6 +136,38 @@ function generate() {
   execFileSync(join(bin, 'buf'), args, { stdio: 'inherit', cwd: staging });
 }
 
+// Writes gen/files.ts: every generated file descriptor, so that a registry of all generated
+// types (pilot/xds/pgv.ts envoyRegistry) needs no hand-kept import list.
+function writeIndex() {
+  const entries = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('_pb.ts')) {
+        const rel = relative(out, path).split(sep).join('/');
+        for (const m of readFileSync(path, 'utf8').matchAll(/^export const (file_\w+): GenFile\b/gm)) {
+          entries.push({ name: m[1], from: `./${rel.replace(/\.ts$/, '.js')}` });
+        }
+      }
+    }
+  };
+  walk(out);
+  entries.sort((a, b) => a.from.localeCompare(b.from) || a.name.localeCompare(b.name));
+  const lines = [
+    '// Generated by proto/generate.mjs: every file descriptor generated into gen/. Do not edit.',
+    'import type { GenFile } from "@bufbuild/protobuf/codegenv2";',
+    ...entries.map((e) => `import { ${e.name} } from "${e.from}";`),
+    '',
+    'export const allFiles: readonly GenFile[] = [',
+    ...entries.map((e) => `  ${e.name},`),
+    '];',
+    '',
+  ];
+  writeFileSync(join(out, 'files.ts'), lines.join('\n'));
+}
+
 stage();
 generate();
+writeIndex();
 console.log(`proto: generated ${out}`);

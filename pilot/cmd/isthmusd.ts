@@ -1,1 +1,70 @@
-console.log('hello');
+// isthmusd: the control plane. Flag names follow istiod's `pilot-discovery discovery`.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { pino } from 'pino';
+import { parseListenAddress } from '../bootstrap/address.js';
+import { startIsthmus } from '../bootstrap/server.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function fail(message: string): never {
+  process.stderr.write(`isthmusd: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const program = new Command('isthmusd')
+    .description('Isthmus control plane: serves xDS for Envoy sidecars and proxyless gRPC')
+    .option('--configDir <dir>', 'directory of Istio/Kubernetes YAML to serve (watched); default: the bundled example mesh')
+    .option('--grpcAddr <addr>', 'plaintext xDS gRPC address', ':15010')
+    .option('--httpAddr <addr>', 'HTTP debug address (/ready, /debug/*)', ':8080')
+    .option('--monitoringAddr <addr>', 'Prometheus /metrics address', ':15014')
+    .option('--domain <suffix>', 'DNS domain suffix of services', 'cluster.local')
+    .option('--log_output_level <level>', 'log level (debug, info, warn, error)', process.env.LOG_LEVEL ?? 'info')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.split('\n')[0] + '\n') })
+    .allowExcessArguments(false);
+  try {
+    program.parse();
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    throw e;
+  }
+  const o = program.opts<{ configDir?: string; grpcAddr: string; httpAddr: string; monitoringAddr: string; domain: string; log_output_level: string }>();
+
+  let addrs;
+  try {
+    addrs = {
+      grpcAddr: parseListenAddress('--grpcAddr', o.grpcAddr),
+      httpAddr: parseListenAddress('--httpAddr', o.httpAddr),
+      monitoringAddr: parseListenAddress('--monitoringAddr', o.monitoringAddr),
+    };
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const configDir = resolve(o.configDir ?? resolve(root, 'examples'));
+  if (!existsSync(configDir) || !statSync(configDir).isDirectory()) fail(`--configDir ${configDir} is not a directory`);
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+  if (!levels.includes(o.log_output_level)) fail(`invalid --log_output_level ${JSON.stringify(o.log_output_level)}: expected one of ${levels.join(', ')}`);
+
+  const log = pino({ level: o.log_output_level, base: { app: 'isthmusd' } });
+  log.info({ configDir }, 'starting isthmusd');
+  let server;
+  try {
+    server = await startIsthmus({ configDir, ...addrs, domainSuffix: o.domain, log });
+  } catch (e) {
+    fail(`cannot start: ${(e as Error).message}`);
+  }
+  log.info({ ...server.addresses }, 'isthmusd ready');
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    void server.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+await main();

@@ -1,0 +1,146 @@
+// The embedded config source: a directory of YAML/JSON files, watched for changes
+// (like istiod's --configDir). Files are re-parsed only when their mtime or size changes.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Logger } from 'pino';
+import { formatConfigError, parseYaml, type ConfigError, type ParseResult } from './parse.js';
+import { keyOf, type Resource } from './resource.js';
+import { MemoryConfigStore } from './store.js';
+
+const CONFIG_FILE = /\.(ya?ml|json)$/i;
+
+interface FileState {
+  mtimeMs: number;
+  size: number;
+  result: ParseResult;
+  /** What is served from this file: the parse result plus last good versions kept for rejected resources. */
+  served: Resource[];
+}
+
+/**
+ * Nothing valid is lost to a bad edit: a resource whose new version is rejected keeps its last
+ * good version, and a file that stops parsing as YAML keeps serving what it held before.
+ */
+function carryForward(prev: FileState | undefined, result: ParseResult): Resource[] {
+  if (!prev) return result.resources;
+  const served = [...result.resources];
+  const present = new Set(served.map(keyOf));
+  const syntaxBroken = result.errors.some((e) => e.kind === undefined);
+  const rejected = new Set(result.errors.filter((e) => e.kind && e.name).map((e) => `${e.kind}/${e.namespace}/${e.name}`));
+  for (const old of prev.served) {
+    const key = keyOf(old);
+    if (present.has(key)) continue;
+    if (syntaxBroken || rejected.has(key)) {
+      served.push(old);
+      present.add(key);
+      const reason = syntaxBroken ? 'file does not parse' : 'new version rejected';
+      result.errors.push({ file: old.source?.file, line: old.source?.line, kind: old.kind, namespace: old.meta.namespace, name: old.meta.name, message: `${reason}; still serving the last good version` });
+    }
+  }
+  return served;
+}
+
+export class DirectoryConfigSource {
+  readonly store = new MemoryConfigStore();
+  private readonly files = new Map<string, FileState>();
+  private watcher?: FSWatcher;
+  private reloadTimer?: NodeJS.Timeout;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(readonly dir: string, private readonly log?: Logger) {}
+
+  /** Loads the directory once; resolves when the store holds its content. */
+  async load(): Promise<void> {
+    await this.reload();
+  }
+
+  /** Starts watching; changes are reloaded after `settleMs` of quiet. */
+  watch(settleMs = 50): void {
+    this.watcher = watch(this.dir, { recursive: true }, () => {
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => void this.reload(), settleMs);
+    });
+    this.watcher.on('error', (err) => this.log?.error({ err, dir: this.dir }, 'config directory watch failed'));
+  }
+
+  close(): void {
+    clearTimeout(this.reloadTimer);
+    this.watcher?.close();
+  }
+
+  /** Re-scans the directory; serialized so overlapping events never interleave. */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.scan()).catch((err) => {
+      this.log?.error({ err, dir: this.dir }, 'config directory reload failed');
+    });
+    return this.reloading;
+  }
+
+  private async scan(): Promise<void> {
+    const paths = (await listFiles(this.dir)).sort();
+    const present = new Set(paths);
+    for (const p of this.files.keys()) if (!present.has(p)) this.files.delete(p);
+
+    const changedFiles: string[] = [];
+    for (const path of paths) {
+      let info;
+      try {
+        info = await stat(path);
+      } catch {
+        continue; // removed between listing and stat
+      }
+      const prev = this.files.get(path);
+      if (prev && prev.mtimeMs === info.mtimeMs && prev.size === info.size) continue;
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      const result = parseYaml(text, { file: relative(process.cwd(), path) || path });
+      this.files.set(path, { mtimeMs: info.mtimeMs, size: info.size, result, served: carryForward(prev, result) });
+      changedFiles.push(path);
+    }
+
+    const resources: Resource[] = [];
+    const errors: ConfigError[] = [];
+    const owner = new Map<string, string>();
+    for (const path of paths) {
+      const state = this.files.get(path);
+      if (!state) continue;
+      errors.push(...state.result.errors);
+      for (const r of state.served) {
+        const key = keyOf(r);
+        const first = owner.get(key);
+        if (first) {
+          errors.push({
+            file: r.source?.file,
+            line: r.source?.line,
+            kind: r.kind,
+            namespace: r.meta.namespace,
+            name: r.meta.name,
+            message: `duplicate resource; keeping the one from ${first}`,
+          });
+          continue;
+        }
+        owner.set(key, r.source?.file ?? path);
+        resources.push(r);
+      }
+    }
+    // Only errors of files that changed are logged again, so a steady bad file logs once.
+    const changed = new Set(changedFiles.map((p) => relative(process.cwd(), p) || p));
+    for (const e of errors) {
+      if (e.file && changed.has(e.file)) this.log?.warn({ file: e.file, kind: e.kind }, `rejected config: ${formatConfigError(e)}`);
+    }
+    this.store.replaceAll(resources, errors);
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const full = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(full)));
+    else if (e.isFile() && CONFIG_FILE.test(e.name)) out.push(full);
+  }
+  return out;
+}

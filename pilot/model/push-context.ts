@@ -1,0 +1,125 @@
+// An immutable snapshot of everything translation reads, with the indexes it needs.
+// A config change builds a new PushContext; generators never see a half-applied change.
+import type { ConfigStore } from '../config/store.js';
+import type { Resource } from '../config/resource.js';
+import type * as net from '../config/schema/networking.js';
+import type { ServiceIndex } from '../registry/index.js';
+import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
+import type { MeshConfig } from './mesh.js';
+import type { Proxy } from './proxy.js';
+import { isVisibleTo, resolveExportTo, type IstioEndpoint, type Service } from './service.js';
+
+/** A VirtualService with its hosts, gateways and exportTo already resolved. */
+export interface ResolvedVirtualService {
+  resource: Resource<net.VirtualService>;
+  hosts: string[];
+  gateways: string[];
+  exportTo: Set<string>;
+  namespace: string;
+}
+
+export interface ResolvedDestinationRule {
+  resource: Resource<net.DestinationRule>;
+  host: string;
+  exportTo: Set<string>;
+  namespace: string;
+}
+
+export const MESH_GATEWAY = 'mesh';
+
+export class PushContext {
+  readonly virtualServices: readonly ResolvedVirtualService[];
+  readonly destinationRules: readonly ResolvedDestinationRule[];
+  private readonly servicesByNamespace = new Map<string, Service[]>();
+
+  constructor(
+    readonly version: string,
+    readonly mesh: MeshConfig,
+    readonly domainSuffix: string,
+    readonly registry: ServiceIndex,
+    store: ConfigStore,
+  ) {
+    this.virtualServices = store.list<net.VirtualService>('VirtualService').map((r) => this.resolveVirtualService(r));
+    this.destinationRules = store.list<net.DestinationRule>('DestinationRule').map((r) => ({
+      resource: r,
+      host: resolveShortname(r.spec.host ?? '', r.meta.namespace, domainSuffix),
+      exportTo: resolveExportTo(r.spec.exportTo, r.meta.namespace, mesh.defaultDestinationRuleExportTo),
+      namespace: r.meta.namespace,
+    }));
+  }
+
+  private resolveVirtualService(r: Resource<net.VirtualService>): ResolvedVirtualService {
+    const ns = r.meta.namespace;
+    const gateways = (r.spec.gateways?.length ? r.spec.gateways : [MESH_GATEWAY]).map((g) =>
+      g === MESH_GATEWAY || g.includes('/') ? g : `${ns}/${g}`,
+    );
+    return {
+      resource: r,
+      hosts: (r.spec.hosts ?? []).map((h) => resolveShortname(h, ns, this.domainSuffix)),
+      gateways,
+      exportTo: resolveExportTo(r.spec.exportTo, ns, this.mesh.defaultVirtualServiceExportTo),
+      namespace: ns,
+    };
+  }
+
+  /**
+   * Services a proxy in `namespace` can see: one per hostname, preferring its own
+   * namespace's definition, then the oldest (Kubernetes before ServiceEntry).
+   */
+  servicesVisibleTo(namespace: string): Service[] {
+    let list = this.servicesByNamespace.get(namespace);
+    if (list) return list;
+    const chosen = new Map<string, Service>();
+    for (const svc of this.registry.services) {
+      if (!isVisibleTo(svc, namespace)) continue;
+      const prev = chosen.get(svc.hostname);
+      if (!prev || (prev.namespace !== namespace && svc.namespace === namespace)) chosen.set(svc.hostname, svc);
+    }
+    list = [...chosen.values()];
+    this.servicesByNamespace.set(namespace, list);
+    return list;
+  }
+
+  serviceForHostname(proxy: Proxy, hostname: string): Service | undefined {
+    return this.servicesVisibleTo(proxy.namespace).find((s) => s.hostname === hostname);
+  }
+
+  endpoints(svc: Service): readonly IstioEndpoint[] {
+    return this.registry.endpoints(svc);
+  }
+
+  /** The VirtualService that routes `svc` for proxies of `namespace` on `gateway` (oldest first wins). */
+  virtualServiceFor(namespace: string, svc: Service, gateway = MESH_GATEWAY): ResolvedVirtualService | undefined {
+    let best: { vs: ResolvedVirtualService; specificity: number } | undefined;
+    for (const vs of this.virtualServices) {
+      if (!vs.gateways.includes(gateway)) continue;
+      if (!(vs.exportTo.has('*') || vs.exportTo.has(namespace))) continue;
+      for (const h of vs.hosts) {
+        if (!hostMatches(h, svc.hostname)) continue;
+        const specificity = hostSpecificity(h);
+        if (!best || specificity > best.specificity) best = { vs, specificity };
+      }
+    }
+    return best?.vs;
+  }
+
+  /**
+   * The DestinationRule for `svc` as seen from `namespace`, in Istio's order: the proxy's
+   * namespace, then the service's namespace, then the root namespace; the most specific
+   * host wins inside each.
+   */
+  destinationRuleFor(namespace: string, svc: Service): ResolvedDestinationRule | undefined {
+    const candidates = this.destinationRules.filter(
+      (dr) => hostMatches(dr.host, svc.hostname) && (dr.exportTo.has('*') || dr.exportTo.has(namespace) || dr.namespace === namespace),
+    );
+    for (const ns of [namespace, svc.namespace, this.mesh.rootNamespace]) {
+      let best: ResolvedDestinationRule | undefined;
+      for (const dr of candidates) {
+        if (dr.namespace !== ns) continue;
+        if (!best || hostSpecificity(dr.host) > hostSpecificity(best.host)) best = dr;
+      }
+      if (best) return best;
+    }
+    return undefined;
+  }
+}

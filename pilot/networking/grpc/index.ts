@@ -1,0 +1,175 @@
+// Proxyless gRPC (node metadata GENERATOR=grpc): API listeners named after the target
+// (`host:port`), per-service route configs, EDS clusters and endpoints, as Istio's grpcgen.
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { ListenerSchema } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
+import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
+import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { ClusterLoadAssignmentSchema } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import type { PushContext } from '../../model/push-context.js';
+import type { Proxy } from '../../model/proxy.js';
+import { servicePortByNumber, type Service } from '../../model/service.js';
+import { adsConfigSource, TYPE } from '../envoy.js';
+import { parseSubsetKey, subsetKey } from '../names.js';
+import { applyGrpcCircuitBreakers, applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
+import { buildLoadAssignment } from '../endpoints.js';
+import { outboundVirtualHosts } from '../route/vhosts.js';
+import type { GeneratorSet, NamedResource, Watch } from '../generator.js';
+
+/** Server-side listeners of xDS-enabled gRPC servers carry this prefix. */
+export const GRPC_INBOUND_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
+
+interface RequestedHost {
+  requestedNames: Set<string>;
+  /** Empty: every port. */
+  ports: Set<number>;
+}
+
+/** Maps each requested host (and its FQDN expansion) to the names and ports the client asked for. */
+function listenerFilter(names: readonly string[], proxy: Proxy): Map<string, RequestedHost> {
+  const filter = new Map<string, RequestedHost>();
+  for (const name of names) {
+    if (name.startsWith(GRPC_INBOUND_LISTENER_PREFIX)) continue;
+    const colon = name.lastIndexOf(':');
+    const hasPort = colon > 0 && /^\d+$/.test(name.slice(colon + 1));
+    const requested = hasPort ? name.slice(0, colon) : name;
+    const all = [requested];
+    const fqdn = expandToFqdn(requested, proxy);
+    if (fqdn) all.push(fqdn);
+    for (const host of all) {
+      let entry = filter.get(host);
+      const existed = !!entry;
+      if (!entry) filter.set(host, (entry = { requestedNames: new Set(), ports: new Set() }));
+      entry.requestedNames.add(requested);
+      if (hasPort && (!existed || entry.ports.size > 0)) entry.ports.add(Number(name.slice(colon + 1)));
+      else if (!hasPort) entry.ports.clear();
+    }
+  }
+  return filter;
+}
+
+/** `foo` → `foo.<ns>.svc.cluster.local`; `foo.<ns>` and `foo.<ns>.svc` likewise, as Istio expands them. */
+function expandToFqdn(name: string, proxy: Proxy): string | undefined {
+  if (!name.includes('.')) return `${name}.${proxy.dnsDomain}`;
+  for (const suffix of [proxy.namespace, `${proxy.namespace}.svc`]) {
+    if (name.endsWith(`.${suffix}`) && proxy.dnsDomain.startsWith(suffix)) {
+      return `${name.slice(0, -suffix.length - 1)}.${proxy.dnsDomain}`;
+    }
+  }
+  return undefined;
+}
+
+function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  const filter = listenerFilter(watch.names, proxy);
+  const out: NamedResource[] = [];
+  const all = watch.names.length === 0;
+  for (const svc of push.servicesVisibleTo(proxy.namespace)) {
+    const match = all ? { requestedNames: new Set([svc.hostname]), ports: new Set<number>() } : filter.get(svc.hostname);
+    if (!match) continue;
+    for (const requested of [...match.requestedNames].sort()) {
+      for (const port of svc.ports) {
+        if (match.ports.size && !match.ports.has(port.port)) continue;
+        const hcm = create(HttpConnectionManagerSchema, {
+          httpFilters: [
+            { name: 'envoy.filters.http.fault', configType: { case: 'typedConfig', value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } },
+            { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } },
+          ],
+          routeSpecifier: {
+            case: 'rds',
+            value: { configSource: adsConfigSource(), routeConfigName: subsetKey('outbound', '', svc.hostname, port.port) },
+          },
+        });
+        const name = `${requested}:${port.port}`;
+        const listener = create(ListenerSchema, {
+          name,
+          address: {
+            address: {
+              case: 'socketAddress',
+              value: { address: svc.addresses[0] ?? '0.0.0.0', portSpecifier: { case: 'portValue', value: port.port } },
+            },
+          },
+          apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) },
+        });
+        out.push({ name, resource: anyPack(ListenerSchema, listener) });
+      }
+    }
+  }
+  return out;
+}
+
+function routes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  const out: NamedResource[] = [];
+  for (const name of watch.names) {
+    const key = parseSubsetKey(name);
+    if (!key || key.port === 0) continue;
+    const svc = push.serviceForHostname(proxy, key.host);
+    // Only this service's virtual host: gRPC subscribes per target, so unrelated services must not churn it.
+    const virtualHosts = svc ? outboundVirtualHosts(push, proxy, key.port, [svc]) : [];
+    const rc = create(RouteConfigurationSchema, { name, virtualHosts });
+    out.push({ name, resource: anyPack(RouteConfigurationSchema, rc) });
+  }
+  return out;
+}
+
+function edsCluster(name: string): Cluster {
+  return create(ClusterSchema, {
+    name,
+    altStatName: `${name};`,
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
+    edsClusterConfig: { serviceName: name, edsConfig: adsConfigSource() },
+  });
+}
+
+function clusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  // gRPC asks for the default and subset clusters a route uses; group them by service port.
+  const byDefault = new Map<string, Set<string>>();
+  for (const name of watch.names) {
+    const key = parseSubsetKey(name);
+    if (!key) continue;
+    const def = subsetKey(key.direction, '', key.host, key.port);
+    let set = byDefault.get(def);
+    if (!set) byDefault.set(def, (set = new Set()));
+    set.add(name);
+  }
+  const out: Cluster[] = [];
+  for (const [def, wanted] of byDefault) {
+    const key = parseSubsetKey(def)!;
+    const svc: Service | undefined = push.serviceForHostname(proxy, key.host);
+    const port = svc && servicePortByNumber(svc, key.port);
+    if (!svc || !port) continue;
+    const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+    const policy = portTrafficPolicy(dr?.trafficPolicy, port);
+    if (wanted.has(def)) {
+      const c = edsCluster(def);
+      applyLoadBalancer(c, policy?.loadBalancer);
+      applyGrpcCircuitBreakers(c, policy?.connectionPool);
+      out.push(c);
+    }
+    for (const subset of dr?.subsets ?? []) {
+      const name = subsetKey('outbound', subset.name ?? '', key.host, key.port);
+      if (!wanted.has(name)) continue;
+      const c = edsCluster(name);
+      const merged = subsetTrafficPolicy(policy, subset.trafficPolicy, port);
+      applyLoadBalancer(c, merged?.loadBalancer);
+      applyGrpcCircuitBreakers(c, merged?.connectionPool);
+      out.push(c);
+    }
+  }
+  return out.map((c) => ({ name: c.name, resource: anyPack(ClusterSchema, c) }));
+}
+
+function endpoints(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  return watch.names.map((name) => ({ name, resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, name)) }));
+}
+
+export const grpcGenerators: GeneratorSet = {
+  byType: {
+    [TYPE.listener]: listeners,
+    [TYPE.route]: routes,
+    [TYPE.cluster]: clusters,
+    [TYPE.endpoint]: endpoints,
+  },
+};

@@ -1,0 +1,36 @@
+// Envoy resource names exactly as Istio spells them.
+
+export type TrafficDirection = 'outbound' | 'inbound';
+
+/** `outbound|9080|v1|reviews.default.svc.cluster.local` */
+export function subsetKey(direction: TrafficDirection, subset: string, host: string, port: number): string {
+  return `${direction}|${port}|${subset}|${host}`;
+}
+
+export function parseSubsetKey(name: string): { direction: TrafficDirection; port: number; subset: string; host: string } | undefined {
+  const parts = name.split('|');
+  if (parts.length !== 4) return undefined;
+  const [direction, port, subset, host] = parts as [string, string, string, string];
+  if (direction !== 'outbound' && direction !== 'inbound') return undefined;
+  const n = Number(port);
+  if (!Number.isInteger(n)) return undefined;
+  return { direction, port: n, subset, host };
+}
+
+export function ipv6Compliant(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** `host:port`, with IPv6 literals bracketed. */
+export function domainName(host: string, port: number): string {
+  return `${ipv6Compliant(host)}:${port}`;
+}
+
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+export const INBOUND_PASSTHROUGH_CLUSTER_IPV4 = 'InboundPassthroughClusterIpv4';
+export const VIRTUAL_OUTBOUND_LISTENER = 'virtualOutbound';
+export const VIRTUAL_INBOUND_LISTENER = 'virtualInbound';
+export const DEFAULT_ROUTE_NAME = 'default';
+export const ALLOW_ANY_VHOST = 'allow_any';
+export const BLOCK_ALL_VHOST = 'block_all';

@@ -1,0 +1,155 @@
+// Outbound virtual hosts for one listener port: one per service (or VirtualService host),
+// with Istio's domain list, VirtualService routes where one applies and a default route otherwise.
+import { create } from '@bufbuild/protobuf';
+import { VirtualHostSchema, type Route, type VirtualHost } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
+import { MESH_GATEWAY, type PushContext, type ResolvedVirtualService } from '../../model/push-context.js';
+import { hostMatches } from '../../model/host.js';
+import type { Proxy } from '../../model/proxy.js';
+import type { Service } from '../../model/service.js';
+import { domainName, ipv6Compliant, subsetKey } from '../names.js';
+import { defaultOutboundRoute, routesForVirtualService, type RouteContext } from './translate.js';
+
+/** Where the domains come from: a registry service, or a VirtualService host with no service. */
+interface VhostSource {
+  hostname: string;
+  service?: Service;
+  routes: Route[];
+}
+
+export function routeContext(push: PushContext, proxy: Proxy, gateways = new Set([MESH_GATEWAY])): RouteContext {
+  return {
+    proxy,
+    domainSuffix: push.domainSuffix,
+    lookupService: (h) => push.serviceForHostname(proxy, h),
+    gateways,
+  };
+}
+
+/**
+ * Virtual hosts for services listening on `port`. Envoy sidecars get domains without the port
+ * suffix (Envoy strips it on outbound), proxyless gRPC with and without it, as Istio does.
+ */
+export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: number, services: readonly Service[]): VirtualHost[] {
+  const ctx = routeContext(push, proxy);
+  const onPort = services.filter((s) => s.ports.some((p) => p.port === port && isHttpOrSniffed(p.protocol)));
+  const claimed = new Map<ResolvedVirtualService, Service[]>();
+  const unclaimed: Service[] = [];
+  for (const svc of onPort) {
+    const vs = push.virtualServiceFor(proxy.namespace, svc);
+    if (vs) {
+      let list = claimed.get(vs);
+      if (!list) claimed.set(vs, (list = []));
+      list.push(svc);
+    } else unclaimed.push(svc);
+  }
+
+  const sources: VhostSource[] = [];
+  // VirtualServices whose hosts name no service still get virtual hosts on port 80, as in Istio.
+  const vsList = port === 80 ? push.virtualServices.filter((vs) => vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace))) : [...claimed.keys()];
+  for (const vs of vsList) {
+    const routes = routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec: vs.resource.spec }, port);
+    const svcs = claimed.get(vs) ?? [];
+    if (routes.length === 0) {
+      unclaimed.push(...svcs);
+      continue;
+    }
+    if (port === 80) {
+      for (const h of vs.hosts) {
+        if (!onPort.some((s) => hostMatches(h, s.hostname))) sources.push({ hostname: h, routes });
+      }
+    }
+    for (const svc of svcs) sources.push({ hostname: svc.hostname, service: svc, routes });
+  }
+  for (const svc of unclaimed) {
+    const cluster = subsetKey('outbound', '', svc.hostname, port);
+    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, proxy)] });
+  }
+
+  const usedNames = new Set<string>();
+  const usedDomains = new Set<string>();
+  const knownFqdn = new Set<string>();
+  for (const src of sources) if (src.service) knownFqdn.add(src.hostname).add(domainName(src.hostname, port));
+  const out: VirtualHost[] = [];
+  for (const src of sources) {
+    const name = domainName(src.hostname, port);
+    if (usedNames.has(name)) continue;
+    usedNames.add(name);
+    const { domains, altHosts } = src.service
+      ? serviceDomains(src.service, port, proxy)
+      : { domains: proxy.generator === 'grpc' ? [ipv6Compliant(src.hostname), name] : [ipv6Compliant(src.hostname)], altHosts: [] as string[] };
+    const unique = domains.filter((d) => {
+      const lower = d.toLowerCase();
+      if (usedDomains.has(lower)) return false;
+      if (altHosts.includes(d) && knownFqdn.has(d)) return false;
+      usedDomains.add(lower);
+      return true;
+    });
+    if (unique.length) out.push(create(VirtualHostSchema, { name, domains: unique, routes: src.routes, includeRequestAttemptCount: true }));
+  }
+  return out;
+}
+
+function isHttpOrSniffed(p: string): boolean {
+  return p === 'HTTP' || p === 'HTTP2' || p === 'GRPC' || p === 'GRPC-Web' || p === 'HTTP_PROXY' || p === 'UnsupportedProtocol';
+}
+
+/** Istio's domain list for a service: FQDN, absolute FQDN, Kubernetes short forms and VIPs. */
+export function serviceDomains(svc: Service, port: number, proxy: Proxy): { domains: string[]; altHosts: string[] } {
+  // Envoy sidecars match on the host without port; proxyless gRPC sends host:port.
+  const withPort = proxy.generator === 'grpc';
+  const add = (list: string[], host: string) => {
+    list.push(ipv6Compliant(host));
+    if (withPort) list.push(domainName(host, port));
+  };
+  const domains: string[] = [];
+  add(domains, svc.hostname);
+  const altHosts = altVirtualHosts(svc.hostname, withPort ? port : 0, proxy.dnsDomain);
+  domains.push(...altHosts);
+  if (svc.resolution === 'Passthrough' && svc.registry === 'Kubernetes') {
+    for (const d of [...domains]) domains.push(`*.${d}`);
+  }
+  for (const vip of svc.addresses) if (vip && vip !== '0.0.0.0') add(domains, vip);
+  return { domains, altHosts };
+}
+
+function altVirtualHosts(hostname: string, port: number, proxyDomain: string): string[] {
+  const out: string[] = [];
+  const add = (h: string) => {
+    out.push(h);
+    if (port) out.push(domainName(h, port));
+  };
+  // The absolute form ("name.ns.svc.cluster.local.") is on by default in Istio.
+  if (!/^[\d.]+$/.test(hostname) && !hostname.includes(':')) out.push(`${hostname}.`);
+  if (port) out.push(domainName(`${hostname}.`, port));
+
+  if (proxyDomain.includes('.svc.')) {
+    const proxyNs = proxyDomain.slice(0, proxyDomain.indexOf('.svc.'));
+    const clusterDomain = proxyDomain.slice(proxyDomain.indexOf('.svc.') + 1);
+    if (!hostname.endsWith(clusterDomain)) return out;
+    const svcAt = hostname.indexOf('.svc.');
+    if (svcAt <= 0) return out;
+    const dot = hostname.indexOf('.');
+    if (dot + 1 >= hostname.length || dot + 1 > svcAt) return out;
+    const nameNs = hostname.slice(0, svcAt);
+    if (hostname.slice(dot + 1, svcAt) === proxyNs) {
+      add(hostname.slice(0, dot));
+      add(`${nameNs}.svc`);
+      add(nameNs);
+    } else {
+      add(nameNs);
+      add(`${nameNs}.svc`);
+    }
+    return out;
+  }
+  // Outside Kubernetes: the part of the host not shared with the proxy's domain.
+  const hostParts = hostname.split('.');
+  const domainParts = proxyDomain.split('.');
+  let shared = 0;
+  while (shared < Math.min(hostParts.length, domainParts.length) && hostParts[hostParts.length - 1 - shared] === domainParts[domainParts.length - 1 - shared]) shared++;
+  if (shared === 0) return out;
+  const unique = hostParts.slice(0, hostParts.length - shared);
+  if (unique.length === 0) return out;
+  add(unique.join('.'));
+  if (unique.length === 2) add(`${unique.join('.')}.${hostParts[hostParts.length - shared]}`);
+  return out;
+}

@@ -1,0 +1,105 @@
+// CDS for Envoy sidecars: outbound clusters per service port and subset, the inbound clusters
+// of the proxy's own services, and Istio's fixed clusters (BlackHole, Passthrough).
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import {
+  Cluster_DiscoveryType,
+  Cluster_DnsLookupFamily,
+  Cluster_LbPolicy,
+  Cluster_EdsClusterConfigSchema,
+  ClusterSchema,
+  type Cluster,
+} from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { BindConfigSchema } from '../../../gen/envoy/config/core/v3/address_pb.js';
+import { ClusterLoadAssignmentSchema } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import type * as net from '../../config/schema/networking.js';
+import type { PushContext } from '../../model/push-context.js';
+import type { Proxy } from '../../model/proxy.js';
+import type { Service, ServicePort } from '../../model/service.js';
+import { adsConfigSource, duration } from '../envoy.js';
+import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER_IPV4, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
+import { applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
+import { clusterEndpoints, localityLbEndpoints } from '../endpoints.js';
+import type { NamedResource, Watch } from '../generator.js';
+import { proxyServiceInstances } from './instances.js';
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+function isH2(port: ServicePort): boolean {
+  return port.protocol === 'HTTP2' || port.protocol === 'GRPC' || port.protocol === 'GRPC-Web';
+}
+
+function baseCluster(push: PushContext, name: string): Cluster {
+  return create(ClusterSchema, { name, connectTimeout: duration(push.mesh.connectTimeoutSeconds), commonLbConfig: {} });
+}
+
+function outboundCluster(push: PushContext, proxy: Proxy, svc: Service, port: ServicePort, subset: string, policy: net.TrafficPolicy | undefined): Cluster {
+  const name = subsetKey('outbound', subset, svc.hostname, port.port);
+  const c = baseCluster(push, name);
+  switch (svc.resolution) {
+    case 'ClientSideLB':
+      c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.EDS };
+      c.edsClusterConfig = create(Cluster_EdsClusterConfigSchema, { serviceName: name, edsConfig: adsConfigSource() });
+      break;
+    case 'DNSLB':
+    case 'DNSRoundRobinLB': {
+      c.clusterDiscoveryType = { case: 'type', value: svc.resolution === 'DNSLB' ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.LOGICAL_DNS };
+      c.dnsLookupFamily = Cluster_DnsLookupFamily.V4_ONLY;
+      const { endpoints } = clusterEndpoints(push, proxy, name);
+      c.loadAssignment = create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: localityLbEndpoints(endpoints) });
+      break;
+    }
+    case 'Passthrough':
+      c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST };
+      c.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
+      break;
+  }
+  if (isH2(port)) {
+    c.typedExtensionProtocolOptions[HTTP_PROTOCOL_OPTIONS] = anyPack(
+      HttpProtocolOptionsSchema,
+      create(HttpProtocolOptionsSchema, { upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } } }),
+    );
+  }
+  if (svc.resolution !== 'Passthrough') applyLoadBalancer(c, policy?.loadBalancer);
+  return c;
+}
+
+function passthroughCluster(push: PushContext, name: string, sourceAddress?: string): Cluster {
+  const c = baseCluster(push, name);
+  c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST };
+  c.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
+  if (sourceAddress) {
+    // Inbound traffic leaves from 127.0.0.6 so iptables does not capture it again.
+    c.upstreamBindConfig = create(BindConfigSchema, { sourceAddress: { address: sourceAddress, portSpecifier: { case: 'portValue', value: 0 } } });
+  }
+  return c;
+}
+
+export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  const out: Cluster[] = [];
+  for (const svc of push.servicesVisibleTo(proxy.namespace)) {
+    const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+    for (const port of svc.ports) {
+      if (port.protocol === 'UDP') continue;
+      const policy = portTrafficPolicy(dr?.trafficPolicy, port);
+      out.push(outboundCluster(push, proxy, svc, port, '', policy));
+      for (const subset of dr?.subsets ?? []) {
+        if (!subset.name) continue;
+        out.push(outboundCluster(push, proxy, svc, port, subset.name, subsetTrafficPolicy(policy, subset.trafficPolicy, port)));
+      }
+    }
+  }
+  const inboundPorts = new Set<number>();
+  for (const inst of proxyServiceInstances(push, proxy)) {
+    if (inboundPorts.has(inst.endpoint.endpointPort)) continue;
+    inboundPorts.add(inst.endpoint.endpointPort);
+    out.push(passthroughCluster(push, subsetKey('inbound', '', '', inst.endpoint.endpointPort), '127.0.0.6'));
+  }
+  const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
+  blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
+  out.push(blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER_IPV4, '127.0.0.6'));
+
+  const wanted = watch.wildcard ? undefined : new Set(watch.names);
+  return out.filter((c) => !wanted || wanted.has(c.name)).map((c) => ({ name: c.name, resource: anyPack(ClusterSchema, c) }));
+}

@@ -1,0 +1,106 @@
+// Connects config to the ADS server: builds a PushContext on every (debounced) change and
+// pushes it to all proxies, choosing each proxy's generators from its node metadata.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { ConfigEvent, ConfigStore } from '../config/store.js';
+import { buildServiceIndex } from '../registry/index.js';
+import type { MeshConfig } from '../model/mesh.js';
+import { PushContext } from '../model/push-context.js';
+import { proxyFromNode, type Proxy } from '../model/proxy.js';
+import { TYPE } from '../networking/envoy.js';
+import type { GeneratorSet } from '../networking/generator.js';
+import { grpcGenerators } from '../networking/grpc/index.js';
+import { sidecarGenerators } from '../networking/sidecar/index.js';
+import { Debouncer, type DebounceOptions } from './debounce.js';
+import { XdsMetrics } from './metrics.js';
+import { XdsServer } from './server.js';
+
+export interface DiscoveryOptions {
+  domainSuffix: string;
+  mesh: MeshConfig;
+  debounce: DebounceOptions;
+}
+
+export class DiscoveryService {
+  readonly server: XdsServer<Proxy>;
+  readonly metrics: XdsMetrics;
+  private current: PushContext;
+  private pushCount = 0;
+  private readonly debouncer: Debouncer<ConfigEvent>;
+  private unsubscribe?: () => void;
+  /** Resolves after the next push completes (tests and `/debug` use it to wait for convergence). */
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: ConfigStore,
+    private readonly opts: DiscoveryOptions,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
+    this.metrics = new XdsMetrics(registry);
+    this.current = this.build();
+    this.server = new XdsServer<Proxy>(
+      {
+        connect: (node: Node) => proxyFromNode(node, opts.domainSuffix),
+        disconnect: () => {},
+        generate: (proxy, watch) => {
+          const gen = this.generatorsFor(proxy).byType[watch.typeUrl];
+          return gen ? gen(this.current, proxy, watch) : [];
+        },
+        isWildcardType: (proxy, typeUrl) => proxy.generator !== 'grpc' && (typeUrl === TYPE.listener || typeUrl === TYPE.cluster),
+        version: () => this.current.version,
+        proxyId: (proxy) => proxy.id,
+      },
+      this.metrics,
+      log,
+    );
+    this.debouncer = new Debouncer<ConfigEvent>(
+      opts.debounce,
+      (a, b) => ({ changed: new Set([...a.changed, ...b.changed]), kinds: new Set([...a.kinds, ...b.kinds]) }),
+      (event, firstAt) => this.push(event, firstAt),
+    );
+  }
+
+  get pushContext(): PushContext {
+    return this.current;
+  }
+
+  start(): void {
+    this.unsubscribe = this.store.onChange((e) => this.debouncer.push(e));
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.debouncer.stop();
+    this.server.closeAll();
+  }
+
+  /** Resolves once a push that started after this call has been sent to every proxy. */
+  nextPush(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  generatorsFor(proxy: Proxy): GeneratorSet {
+    return proxy.generator === 'grpc' ? grpcGenerators : sidecarGenerators;
+  }
+
+  private build(): PushContext {
+    const version = `${new Date().toISOString()}/${++this.pushCount}`;
+    const registry = buildServiceIndex(this.store, { domainSuffix: this.opts.domainSuffix });
+    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store);
+  }
+
+  private push(event: ConfigEvent, firstEventAt: number): void {
+    const started = performance.now();
+    this.current = this.build();
+    this.server.pushAll(firstEventAt);
+    this.log.info(
+      { version: this.current.version, changed: event.changed.size, kinds: [...event.kinds], proxies: this.server.list().length, ms: Math.round(performance.now() - started) },
+      'pushed config',
+    );
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}

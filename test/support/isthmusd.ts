@@ -1,0 +1,78 @@
+// Starts the real bin/isthmusd as a child process on ephemeral loopback ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunningIsthmusd {
+  grpc: string;
+  http: string;
+  monitoring: string;
+  logs: Record<string, unknown>[];
+  stderr: string[];
+  child: ChildProcess;
+  stop(): Promise<void>;
+  /** Resolves when a log line matching `pred` appears (already seen lines count). */
+  waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+export function startIsthmusd(configDir: string, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<RunningIsthmusd> {
+  const child = spawn(
+    process.execPath,
+    [`${ROOT}/bin/isthmusd`, '--configDir', configDir, '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', ...extraArgs],
+    { env: { ...process.env, PILOT_DEBOUNCE_AFTER: '20ms', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: Record<string, unknown>[] = [];
+  const stderr: string[] = [];
+  const listeners = new Set<(line: Record<string, unknown>) => void>();
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    logs.push(line);
+    for (const l of listeners) l(line);
+  });
+  createInterface({ input: child.stderr! }).on('line', (t) => stderr.push(t));
+
+  const waitForLog = (pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const found = logs.find(pred);
+      if (found) return resolve(found);
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`timed out waiting for isthmusd log; stderr: ${stderr.join('\n')}`));
+      }, timeoutMs);
+      const check = (line: Record<string, unknown>) => {
+        if (!pred(line)) return;
+        clearTimeout(timer);
+        listeners.delete(check);
+        resolve(line);
+      };
+      listeners.add(check);
+    });
+
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`isthmusd exited with ${code}: ${stderr.join('\n')}`)));
+    waitForLog((l) => l.msg === 'isthmusd ready', 30000).then((ready) => {
+      resolve({
+        grpc: ready.grpc as string,
+        http: ready.http as string,
+        monitoring: ready.monitoring as string,
+        logs,
+        stderr,
+        child,
+        waitForLog,
+        stop: () =>
+          new Promise<void>((res) => {
+            if (child.exitCode !== null) return res();
+            child.once('exit', () => res());
+            child.kill('SIGTERM');
+          }),
+      });
+    }, reject);
+  });
+}
