@@ -82,7 +82,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     async close() {
       source.close();
       discovery.stop();
-      await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+      // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpc.forceShutdown();
       await Promise.all([http.server, monitoring.server].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },

@@ -1,0 +1,120 @@
+// A minimal ADS client speaking both SotW and Delta with Envoy-style node metadata, for
+// protocol tests that grpc-js-xds cannot do (Delta, wildcard CDS/LDS, explicit NACKs).
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary, toBinary, type JsonObject } from '@bufbuild/protobuf';
+import {
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { NodeSchema, type Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+
+const SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+
+export function sidecarNode(opts: { ip?: string; pod?: string; namespace?: string; metadata?: JsonObject } = {}): Node {
+  const ns = opts.namespace ?? 'default';
+  return create(NodeSchema, {
+    id: `sidecar~${opts.ip ?? '10.1.0.99'}~${opts.pod ?? 'tester'}.${ns}~${ns}.svc.cluster.local`,
+    metadata: { NAMESPACE: ns, ISTIO_VERSION: '1.31.0', ...(opts.metadata ?? {}) },
+  });
+}
+
+/** Buffers responses and lets a test await the next one. */
+class Inbox<T> {
+  private items: T[] = [];
+  private waiters: ((v: T) => void)[] = [];
+  push(v: T): void {
+    const w = this.waiters.shift();
+    if (w) w(v);
+    else this.items.push(v);
+  }
+  next(what = 'an xDS response', timeoutMs = 10000): Promise<T> {
+    const item = this.items.shift();
+    if (item) return Promise.resolve(item);
+    return new Promise((resolve, reject) => {
+      const waiter = (v: T) => {
+        clearTimeout(timer);
+        resolve(v);
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`timed out waiting for ${what}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+  /** True if nothing arrives within `ms`. */
+  async quiet(ms: number): Promise<boolean> {
+    if (this.items.length) return false;
+    try {
+      await this.next('anything', ms).then((v) => this.items.unshift(v));
+      return false;
+    } catch {
+      return true;
+    }
+  }
+}
+
+export class SotwClient {
+  readonly responses = new Inbox<DiscoveryResponse>();
+  private readonly client: grpc.Client;
+  private readonly stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  private first = true;
+
+  constructor(addr: string, private readonly node: Node) {
+    this.client = new grpc.Client(addr, grpc.credentials.createInsecure());
+    this.stream = this.client.makeBidiStreamRequest(
+      SOTW,
+      (m: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, m)),
+      (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+    );
+    this.stream.on('data', (r: DiscoveryResponse) => this.responses.push(r));
+    this.stream.on('error', () => {});
+  }
+
+  send(req: Partial<Omit<DiscoveryRequest, '$typeName'>>): void {
+    const msg = create(DiscoveryRequestSchema, { ...req, node: this.first ? this.node : undefined } as never);
+    this.first = false;
+    this.stream.write(msg);
+  }
+
+  close(): void {
+    this.stream.end();
+    this.client.close();
+  }
+}
+
+export class DeltaClient {
+  readonly responses = new Inbox<DeltaDiscoveryResponse>();
+  private readonly client: grpc.Client;
+  private readonly stream: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
+  private first = true;
+
+  constructor(addr: string, private readonly node: Node) {
+    this.client = new grpc.Client(addr, grpc.credentials.createInsecure());
+    this.stream = this.client.makeBidiStreamRequest(
+      DELTA,
+      (m: DeltaDiscoveryRequest) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, m)),
+      (b: Buffer) => fromBinary(DeltaDiscoveryResponseSchema, b),
+    );
+    this.stream.on('data', (r: DeltaDiscoveryResponse) => this.responses.push(r));
+    this.stream.on('error', () => {});
+  }
+
+  send(req: Partial<Omit<DeltaDiscoveryRequest, '$typeName'>>): void {
+    const msg = create(DeltaDiscoveryRequestSchema, { ...req, node: this.first ? this.node : undefined } as never);
+    this.first = false;
+    this.stream.write(msg);
+  }
+
+  close(): void {
+    this.stream.end();
+    this.client.close();
+  }
+}
