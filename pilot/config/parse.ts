@@ -53,7 +53,7 @@ export function parseYaml(text: string, opts: ParseOptions = {}): ParseResult {
     if (doc.errors.length) {
       for (const err of doc.errors) {
         const line = err.linePos?.[0]?.line;
-        result.errors.push({ file: opts.file, line, message: `cannot parse YAML: ${err.message.split('\n')[0]}` });
+        result.errors.push({ file: opts.file, line, message: `cannot parse YAML: ${err.message.split('\n')[0]!.replace(/:$/, '')}` });
       }
       continue;
     }

@@ -72,7 +72,10 @@ function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource
     for (const requested of [...match.requestedNames].sort()) {
       for (const port of svc.ports) {
         if (match.ports.size && !match.ports.has(port.port)) continue;
+        const name = `${requested}:${port.port}`;
         const hcm = create(HttpConnectionManagerSchema, {
+          // gRPC ignores stat_prefix, but Envoy's schema requires one.
+          statPrefix: name,
           httpFilters: [
             { name: 'envoy.filters.http.fault', configType: { case: 'typedConfig', value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } },
             { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } },
@@ -82,7 +85,6 @@ function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource
             value: { configSource: adsConfigSource(), routeConfigName: subsetKey('outbound', '', svc.hostname, port.port) },
           },
         });
-        const name = `${requested}:${port.port}`;
         const listener = create(ListenerSchema, {
           name,
           address: {

@@ -1,0 +1,225 @@
+// Translation as pure functions of (PushContext, Proxy): names, domains and routes as Istio builds them.
+import assert from 'node:assert/strict';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { envoyRegistry } from '../pilot/networking/registry.js';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { TYPE } from '../pilot/networking/envoy.js';
+import { grpcGenerators } from '../pilot/networking/grpc/index.js';
+import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
+import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
+import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
+import type { Cluster } from '../gen/envoy/config/cluster/v3/cluster_pb.js';
+import type { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import type { Route } from '../gen/envoy/config/route/v3/route_components_pb.js';
+import type { NamedResource } from '../pilot/networking/generator.js';
+import { pushFromYaml } from './support/push.js';
+import { kubeService, subsetsRule } from './support/meshfiles.js';
+
+const unpack = <T>(r: NamedResource) => anyUnpack(r.resource, envoyRegistry()) as unknown as T;
+const sidecar = (ns = 'default', ip = '10.9.9.9') => proxyFromNode({ id: `sidecar~${ip}~app.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns } });
+const grpcProxy = (ns = 'default') => proxyFromNode({ id: `sidecar~10.9.9.8~client.${ns}~${ns}.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: ns } });
+
+function clusterOf(route: Route): string | { name: string; weight: number }[] {
+  assert.equal(route.action.case, 'route');
+  const spec = route.action.value.clusterSpecifier;
+  if (spec.case === 'cluster') return spec.value;
+  if (spec.case === 'weightedClusters') return spec.value.clusters.map((c) => ({ name: c.name, weight: c.weight ?? 0 }));
+  throw new Error(`unexpected cluster specifier ${spec.case}`);
+}
+
+const MESH = [
+  kubeService('reviews', 9080, [{ version: 'v1', port: 9081 }, { version: 'v2', port: 9082 }], 'default', 'http'),
+  subsetsRule('reviews', ['v1', 'v2']),
+  kubeService('details', 9080, [{ version: 'v1', port: 9083 }], 'other', 'http'),
+].join('---\n');
+
+describe('sidecar route configuration', () => {
+  it('names virtual hosts host:port with Istio\'s domains (short names only in the same namespace) and a default route', () => {
+    const push = pushFromYaml(MESH);
+    const [rds] = sidecarGenerators.byType[TYPE.route]!(push, sidecar(), { typeUrl: TYPE.route, names: ['9080'], wildcard: false });
+    const rc = unpack<RouteConfiguration>(rds!);
+    assert.deepEqual(rc.virtualHosts.map((v) => v.name), ['details.other.svc.cluster.local:9080', 'reviews.default.svc.cluster.local:9080', 'allow_any']);
+    const reviews = rc.virtualHosts[1]!;
+    assert.deepEqual(reviews.domains, [
+      'reviews.default.svc.cluster.local',
+      'reviews.default.svc.cluster.local.',
+      'reviews',
+      'reviews.default.svc',
+      'reviews.default',
+      '10.96.80.3',
+    ]);
+    assert.deepEqual(rc.virtualHosts[0]!.domains, ['details.other.svc.cluster.local', 'details.other.svc.cluster.local.', 'details.other', 'details.other.svc', '10.96.80.2']);
+    const route = reviews.routes[0]!;
+    assert.equal(route.name, 'default');
+    assert.equal(clusterOf(route), 'outbound|9080||reviews.default.svc.cluster.local');
+    assert.equal(route.decorator?.operation, 'reviews.default.svc.cluster.local:9080/*');
+    assert.equal(route.action.case === 'route' && route.action.value.retryPolicy?.numRetries, 2);
+  });
+
+  it('translates VirtualService matches in order, with one Envoy route per match and a weighted split', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - name: canary
+    match:
+    - {name: by-header, headers: {end-user: {exact: jason}}}
+    - {name: by-path, uri: {prefix: /beta}, ignoreUriCase: true}
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 75}
+    - {destination: {host: reviews.default.svc.cluster.local, subset: v2}, weight: 25}
+    - {destination: {host: reviews, subset: v3}, weight: 0}
+  - route: [{destination: {host: never}}]
+`);
+    const [rds] = sidecarGenerators.byType[TYPE.route]!(push, sidecar(), { typeUrl: TYPE.route, names: ['9080'], wildcard: false });
+    const vh = unpack<RouteConfiguration>(rds!).virtualHosts.find((v) => v.name === 'reviews.default.svc.cluster.local:9080')!;
+    assert.deepEqual(vh.routes.map((r) => r.name), ['canary.by-header', 'canary.by-path', '']);
+    const [byHeader, byPath, split] = vh.routes as [Route, Route, Route];
+    assert.equal(byHeader.match?.headers[0]?.name, 'end-user');
+    assert.equal(byHeader.match?.headers[0]?.headerMatchSpecifier.case, 'stringMatch');
+    assert.deepEqual(byPath.match?.pathSpecifier, { case: 'prefix', value: '/beta' });
+    assert.equal(byPath.match?.caseSensitive, false);
+    assert.equal(clusterOf(byPath), 'outbound|9080|v2|reviews.default.svc.cluster.local');
+    assert.deepEqual(clusterOf(split), [
+      { name: 'outbound|9080|v1|reviews.default.svc.cluster.local', weight: 75 },
+      { name: 'outbound|9080|v2|reviews.default.svc.cluster.local', weight: 25 },
+    ]);
+    assert.equal(split.decorator?.operation, 'reviews:9080/*');
+  });
+
+  it('uses the service\'s own namespace DestinationRule, and the proxy\'s namespace one first', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: details-local, namespace: default}
+spec:
+  host: details.other.svc.cluster.local
+  subsets: [{name: mine, labels: {version: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: details, namespace: other}
+spec:
+  host: details
+  subsets: [{name: theirs, labels: {version: v1}}]
+`);
+    const names = (ns: string) =>
+      sidecarGenerators.byType[TYPE.cluster]!(push, sidecar(ns), { typeUrl: TYPE.cluster, names: [], wildcard: true })
+        .map((r) => r.name)
+        .filter((n) => n.includes('details'));
+    assert.deepEqual(names('default'), ['outbound|9080||details.other.svc.cluster.local', 'outbound|9080|mine|details.other.svc.cluster.local']);
+    assert.deepEqual(names('other'), ['outbound|9080||details.other.svc.cluster.local', 'outbound|9080|theirs|details.other.svc.cluster.local']);
+  });
+
+  it('honours exportTo on services and VirtualServices', () => {
+    const push = pushFromYaml(`${MESH.replace('metadata: {name: details, namespace: other}', 'metadata: {name: details, namespace: other, annotations: {networking.istio.io/exportTo: "."}}')}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-private, namespace: default}
+spec:
+  hosts: [reviews]
+  exportTo: ["."]
+  http: [{route: [{destination: {host: reviews, subset: v2}}]}]
+`);
+    const clusters = (ns: string) => sidecarGenerators.byType[TYPE.cluster]!(push, sidecar(ns), { typeUrl: TYPE.cluster, names: [], wildcard: true }).map((r) => r.name);
+    assert.ok(!clusters('default').some((n) => n.includes('details')), 'details is private to its namespace');
+    assert.ok(clusters('other').some((n) => n.includes('details')));
+    const route = (ns: string) => {
+      const [rds] = sidecarGenerators.byType[TYPE.route]!(push, sidecar(ns), { typeUrl: TYPE.route, names: ['9080'], wildcard: false });
+      return clusterOf(unpack<RouteConfiguration>(rds!).virtualHosts.find((v) => v.name.startsWith('reviews'))!.routes[0]!);
+    };
+    assert.equal(route('default'), 'outbound|9080|v2|reviews.default.svc.cluster.local');
+    assert.equal(route('other'), 'outbound|9080||reviews.default.svc.cluster.local');
+  });
+});
+
+describe('sidecar listeners and clusters', () => {
+  it('lays out virtualOutbound, virtualInbound, 0.0.0.0_PORT for HTTP and VIP_PORT for TCP', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: default}
+spec: {clusterIP: 10.96.7.7, ports: [{name: tcp, port: 5432}]}
+`);
+    const listeners = sidecarGenerators.byType[TYPE.listener]!(push, sidecar('default', '127.0.0.1'), { typeUrl: TYPE.listener, names: [], wildcard: true }).map((r) => unpack<Listener>(r));
+    assert.deepEqual(listeners.map((l) => l.name), ['virtualOutbound', 'virtualInbound', '10.96.7.7_5432', '0.0.0.0_9080']);
+    const inbound = listeners[1]!;
+    assert.deepEqual(inbound.filterChains.map((c) => c.filterChainMatch?.destinationPort ?? null), [9081, 9082, null]);
+    assert.equal(listeners[0]!.useOriginalDst, true);
+    assert.equal(listeners[3]!.bindToPort, false);
+  });
+
+  it('builds EDS clusters per service port and subset, and BlackHole/Passthrough', () => {
+    const push = pushFromYaml(MESH);
+    const clusters = sidecarGenerators.byType[TYPE.cluster]!(push, sidecar(), { typeUrl: TYPE.cluster, names: [], wildcard: true }).map((r) => unpack<Cluster>(r));
+    const reviews = clusters.find((c) => c.name === 'outbound|9080|v1|reviews.default.svc.cluster.local')!;
+    assert.equal(reviews.edsClusterConfig?.serviceName, reviews.name);
+    for (const n of ['BlackHoleCluster', 'PassthroughCluster', 'InboundPassthroughClusterIpv4']) assert.ok(clusters.some((c) => c.name === n), n);
+  });
+});
+
+describe('endpoints', () => {
+  it('selects subset endpoints by label and groups them by locality with weights', () => {
+    const push = pushFromYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: api, namespace: default}
+spec:
+  hosts: [api.internal]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP, targetPort: 8080}]
+  endpoints:
+  - {address: 10.0.0.1, labels: {version: v1}, locality: r1/z1}
+  - {address: 10.0.0.2, labels: {version: v1}, locality: r1/z1, weight: 3}
+  - {address: 10.0.0.3, labels: {version: v2}, locality: r2/z2, ports: {http: 9000}}
+---
+${subsetsRule('api.internal', ['v1', 'v2'])}`);
+    const eds = (name: string) => unpack<ClusterLoadAssignment>(sidecarGenerators.byType[TYPE.endpoint]!(push, sidecar(), { typeUrl: TYPE.endpoint, names: [name], wildcard: false })[0]!);
+    const summary = (cla: ClusterLoadAssignment) =>
+      cla.endpoints.map((l) => ({
+        locality: `${l.locality?.region}/${l.locality?.zone}`,
+        weight: l.loadBalancingWeight,
+        eps: l.lbEndpoints.map((e) => (e.hostIdentifier.case === 'endpoint' && e.hostIdentifier.value.address?.address.case === 'socketAddress' ? `${e.hostIdentifier.value.address.address.value.address}:${e.hostIdentifier.value.address.address.value.portSpecifier.value}` : '?')),
+      }));
+    assert.deepEqual(summary(eds('outbound|80||api.internal')), [
+      { locality: 'r1/z1', weight: 4, eps: ['10.0.0.1:8080', '10.0.0.2:8080'] },
+      { locality: 'r2/z2', weight: 1, eps: ['10.0.0.3:9000'] },
+    ]);
+    assert.deepEqual(summary(eds('outbound|80|v2|api.internal')), [{ locality: 'r2/z2', weight: 1, eps: ['10.0.0.3:9000'] }]);
+    assert.deepEqual(summary(eds('outbound|80|nope|api.internal')), []);
+  });
+});
+
+describe('proxyless gRPC', () => {
+  it('answers listener names as asked (short, namespaced or FQDN) with RDS named after the cluster', () => {
+    const push = pushFromYaml(MESH);
+    const lds = grpcGenerators.byType[TYPE.listener]!(push, grpcProxy(), { typeUrl: TYPE.listener, names: ['reviews:9080', 'details.other:9080', 'reviews.default.svc.cluster.local:9080'], wildcard: false });
+    const listeners = lds.map((r) => unpack<Listener>(r));
+    assert.deepEqual(listeners.map((l) => l.name).sort(), ['reviews.default.svc.cluster.local:9080', 'reviews:9080']);
+    const [rds] = grpcGenerators.byType[TYPE.route]!(push, grpcProxy(), { typeUrl: TYPE.route, names: ['outbound|9080||reviews.default.svc.cluster.local'], wildcard: false });
+    const vh = unpack<RouteConfiguration>(rds!).virtualHosts;
+    assert.equal(vh.length, 1);
+    assert.ok(vh[0]!.domains.includes('reviews:9080') && vh[0]!.domains.includes('reviews.default.svc.cluster.local:9080'), vh[0]!.domains.join(','));
+  });
+
+  it('builds only the requested clusters, with the DestinationRule load balancer', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {simple: LEAST_REQUEST}, connectionPool: {http: {http2MaxRequests: 7}}}
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+`.replace(subsetsRule('reviews', ['v1', 'v2']), ''));
+    const cds = grpcGenerators.byType[TYPE.cluster]!(push, grpcProxy(), { typeUrl: TYPE.cluster, names: ['outbound|9080|v2|reviews.default.svc.cluster.local'], wildcard: false }).map((r) => unpack<Cluster>(r));
+    assert.deepEqual(cds.map((c) => c.name), ['outbound|9080|v2|reviews.default.svc.cluster.local']);
+    assert.equal(cds[0]!.lbPolicy, 1 /* LEAST_REQUEST */);
+    assert.equal(cds[0]!.circuitBreakers?.thresholds[0]?.maxRequests, 7);
+  });
+});
