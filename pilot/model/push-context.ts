@@ -27,10 +27,21 @@ export interface ResolvedDestinationRule {
 
 export const MESH_GATEWAY = 'mesh';
 
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 export class PushContext {
   readonly virtualServices: readonly ResolvedVirtualService[];
   readonly destinationRules: readonly ResolvedDestinationRule[];
-  private readonly servicesByNamespace = new Map<string, Service[]>();
+  private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
+  /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
+  private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
+  private readonly vsWildcard: ResolvedVirtualService[] = [];
+  private readonly drByHost = new Map<string, ResolvedDestinationRule[]>();
+  private readonly drWildcard: ResolvedDestinationRule[] = [];
 
   constructor(
     readonly version: string,
@@ -46,6 +57,17 @@ export class PushContext {
       exportTo: resolveExportTo(r.spec.exportTo, r.meta.namespace, mesh.defaultDestinationRuleExportTo),
       namespace: r.meta.namespace,
     }));
+    for (const vs of this.virtualServices) {
+      for (const h of new Set(vs.hosts)) {
+        if (h.startsWith('*')) {
+          if (!this.vsWildcard.includes(vs)) this.vsWildcard.push(vs);
+        } else pushTo(this.vsByHost, h, vs);
+      }
+    }
+    for (const dr of this.destinationRules) {
+      if (dr.host.startsWith('*')) this.drWildcard.push(dr);
+      else pushTo(this.drByHost, dr.host, dr);
+    }
   }
 
   private resolveVirtualService(r: Resource<net.VirtualService>): ResolvedVirtualService {
@@ -67,21 +89,25 @@ export class PushContext {
    * namespace's definition, then the oldest (Kubernetes before ServiceEntry).
    */
   servicesVisibleTo(namespace: string): Service[] {
-    let list = this.servicesByNamespace.get(namespace);
-    if (list) return list;
-    const chosen = new Map<string, Service>();
+    return this.visibility(namespace).list;
+  }
+
+  private visibility(namespace: string): { list: Service[]; byHost: Map<string, Service> } {
+    let v = this.servicesByNamespace.get(namespace);
+    if (v) return v;
+    const byHost = new Map<string, Service>();
     for (const svc of this.registry.services) {
       if (!isVisibleTo(svc, namespace)) continue;
-      const prev = chosen.get(svc.hostname);
-      if (!prev || (prev.namespace !== namespace && svc.namespace === namespace)) chosen.set(svc.hostname, svc);
+      const prev = byHost.get(svc.hostname);
+      if (!prev || (prev.namespace !== namespace && svc.namespace === namespace)) byHost.set(svc.hostname, svc);
     }
-    list = [...chosen.values()];
-    this.servicesByNamespace.set(namespace, list);
-    return list;
+    v = { list: [...byHost.values()], byHost };
+    this.servicesByNamespace.set(namespace, v);
+    return v;
   }
 
   serviceForHostname(proxy: Proxy, hostname: string): Service | undefined {
-    return this.servicesVisibleTo(proxy.namespace).find((s) => s.hostname === hostname);
+    return this.visibility(proxy.namespace).byHost.get(hostname);
   }
 
   endpoints(svc: Service): readonly IstioEndpoint[] {
@@ -91,7 +117,10 @@ export class PushContext {
   /** The VirtualService that routes `svc` for proxies of `namespace` on `gateway` (oldest first wins). */
   virtualServiceFor(namespace: string, svc: Service, gateway = MESH_GATEWAY): ResolvedVirtualService | undefined {
     let best: { vs: ResolvedVirtualService; specificity: number } | undefined;
-    for (const vs of this.virtualServices) {
+    const candidates = [...(this.vsByHost.get(svc.hostname) ?? []), ...this.vsWildcard];
+    // Oldest first, as in the full list, so ties keep Istio's "first wins".
+    if (this.vsWildcard.length) candidates.sort((a, b) => this.virtualServices.indexOf(a) - this.virtualServices.indexOf(b));
+    for (const vs of candidates) {
       if (!vs.gateways.includes(gateway)) continue;
       if (!(vs.exportTo.has('*') || vs.exportTo.has(namespace))) continue;
       for (const h of vs.hosts) {
@@ -109,7 +138,7 @@ export class PushContext {
    * host wins inside each.
    */
   destinationRuleFor(namespace: string, svc: Service): ResolvedDestinationRule | undefined {
-    const candidates = this.destinationRules.filter(
+    const candidates = [...(this.drByHost.get(svc.hostname) ?? []), ...this.drWildcard].filter(
       (dr) => hostMatches(dr.host, svc.hostname) && (dr.exportTo.has('*') || dr.exportTo.has(namespace) || dr.namespace === namespace),
     );
     for (const ns of [namespace, svc.namespace, this.mesh.rootNamespace]) {

@@ -17,10 +17,11 @@ export interface RunningIsthmusd {
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export function startIsthmusd(configDir: string, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<RunningIsthmusd> {
+/** Without `configDir`, isthmusd serves the bundled example mesh, as `npm start` does. */
+export function startIsthmusd(configDir: string | undefined, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<RunningIsthmusd> {
   const child = spawn(
     process.execPath,
-    [`${ROOT}/bin/isthmusd`, '--configDir', configDir, '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', ...extraArgs],
+    [`${ROOT}/bin/isthmusd`, ...(configDir ? ['--configDir', configDir] : []), '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', ...extraArgs],
     { env: { ...process.env, PILOT_DEBOUNCE_AFTER: '20ms', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
