@@ -223,3 +223,53 @@ spec:
     assert.equal(cds[0]!.circuitBreakers?.thresholds[0]?.maxRequests, 7);
   });
 });
+
+describe('registry', () => {
+  it('ServiceEntry workloadSelector picks WorkloadEntries by label in its namespace, with named ports', () => {
+    const push = pushFromYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: vms, namespace: legacy}
+spec:
+  hosts: [vm.legacy.internal]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: vm}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-1, namespace: legacy}
+spec: {address: 192.168.0.10, labels: {app: vm, version: v1}, ports: {http: 8080}, serviceAccount: vm-sa}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: other, namespace: legacy}
+spec: {address: 192.168.0.11, labels: {app: other}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm-elsewhere, namespace: elsewhere}
+spec: {address: 192.168.0.12, labels: {app: vm}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: dns, namespace: legacy}
+spec:
+  hosts: [db.example.com]
+  resolution: DNS
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+`);
+    const [svc] = push.registry.byHostname.get('vm.legacy.internal')!;
+    assert.deepEqual(push.endpoints(svc!).map((e) => ({ address: e.address, port: e.endpointPort, sa: e.serviceAccount, workload: e.workload?.name })), [
+      { address: '192.168.0.10', port: 8080, sa: 'vm-sa', workload: 'vm-1' },
+    ]);
+    const [dns] = push.registry.byHostname.get('db.example.com')!;
+    assert.equal(dns!.resolution, 'DNSLB');
+    assert.deepEqual(push.endpoints(dns!).map((e) => `${e.address}:${e.endpointPort}`), ['db.example.com:5432']);
+    const clusters = sidecarGenerators.byType[TYPE.cluster]!(push, sidecar('legacy'), { typeUrl: TYPE.cluster, names: [], wildcard: true }).map((r) => unpack<Cluster>(r));
+    const db = clusters.find((c) => c.name === 'outbound|5432||db.example.com')!;
+    assert.equal(db.clusterDiscoveryType.case === 'type' && db.clusterDiscoveryType.value, 1 /* STRICT_DNS */);
+    assert.equal(db.loadAssignment?.endpoints.length, 1);
+  });
+});
