@@ -146,11 +146,14 @@ metadata: {name: db, namespace: default}
 spec: {clusterIP: 10.96.7.7, ports: [{name: tcp, port: 5432}]}
 `);
     const listeners = sidecarGenerators.byType[TYPE.listener]!(push, sidecar('default', '127.0.0.1'), { typeUrl: TYPE.listener, names: [], wildcard: true }).map((r) => unpack<Listener>(r));
-    assert.deepEqual(listeners.map((l) => l.name), ['virtualOutbound', 'virtualInbound', '10.96.7.7_5432', '0.0.0.0_9080']);
-    const inbound = listeners[1]!;
+    assert.deepEqual(listeners.map((l) => l.name), ['10.96.7.7_5432', '0.0.0.0_9080', 'virtualOutbound', 'virtualInbound']);
+    const inbound = listeners[3]!;
     assert.deepEqual(inbound.filterChains.map((c) => c.filterChainMatch?.destinationPort ?? null), [9081, 9082, null]);
-    assert.equal(listeners[0]!.useOriginalDst, true);
-    assert.equal(listeners[3]!.bindToPort, false);
+    assert.equal(listeners[2]!.useOriginalDst, true);
+    assert.equal(listeners[1]!.bindToPort, false);
+    // HTTP ports are matched by the HTTP inspector's ALPN; anything else falls through.
+    assert.deepEqual(listeners[1]!.filterChains[0]!.filterChainMatch?.applicationProtocols, ['http/1.1', 'h2c']);
+    assert.equal(listeners[1]!.defaultFilterChain?.name, 'PassthroughFilterChain');
   });
 
   it('builds EDS clusters per service port and subset, and BlackHole/Passthrough', () => {
@@ -158,7 +161,7 @@ spec: {clusterIP: 10.96.7.7, ports: [{name: tcp, port: 5432}]}
     const clusters = sidecarGenerators.byType[TYPE.cluster]!(push, sidecar(), { typeUrl: TYPE.cluster, names: [], wildcard: true }).map((r) => unpack<Cluster>(r));
     const reviews = clusters.find((c) => c.name === 'outbound|9080|v1|reviews.default.svc.cluster.local')!;
     assert.equal(reviews.edsClusterConfig?.serviceName, reviews.name);
-    for (const n of ['BlackHoleCluster', 'PassthroughCluster', 'InboundPassthroughClusterIpv4']) assert.ok(clusters.some((c) => c.name === n), n);
+    for (const n of ['BlackHoleCluster', 'PassthroughCluster', 'InboundPassthroughCluster']) assert.ok(clusters.some((c) => c.name === n), n);
   });
 });
 

@@ -28,7 +28,7 @@ export function domainName(host: string, port: number): string {
 
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
-export const INBOUND_PASSTHROUGH_CLUSTER_IPV4 = 'InboundPassthroughClusterIpv4';
+export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 export const VIRTUAL_OUTBOUND_LISTENER = 'virtualOutbound';
 export const VIRTUAL_INBOUND_LISTENER = 'virtualInbound';
 export const DEFAULT_ROUTE_NAME = 'default';

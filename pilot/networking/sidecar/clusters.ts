@@ -18,7 +18,7 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import type { Service, ServicePort } from '../../model/service.js';
 import { adsConfigSource, duration } from '../envoy.js';
-import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER_IPV4, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
+import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
 import { applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 import { clusterEndpoints, localityLbEndpoints } from '../endpoints.js';
 import type { NamedResource, Watch } from '../generator.js';
@@ -98,7 +98,7 @@ export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): 
   }
   const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
   blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
-  out.push(blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER_IPV4, '127.0.0.6'));
+  out.push(blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER, '127.0.0.6'));
 
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
   return out.filter((c) => !wanted || wanted.has(c.name)).map((c) => ({ name: c.name, resource: anyPack(ClusterSchema, c) }));

@@ -2,28 +2,19 @@
 // virtualInbound on 15006) and per-port outbound listeners (`0.0.0.0_PORT` for HTTP,
 // `VIP_PORT` for TCP) that the capture listeners hand connections to.
 import { create } from '@bufbuild/protobuf';
-import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
+import { anyPack } from '@bufbuild/protobuf/wkt';
 import { ListenerSchema, type Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { FilterChainMatchSchema, FilterChainSchema, type FilterChain } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { TrafficDirection } from '../../../gen/envoy/config/core/v3/base_pb.js';
-import {
-  HttpConnectionManagerSchema,
-  HttpFilterSchema,
-  type HttpFilter,
-} from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
-import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
-import { CorsSchema } from '../../../gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
+import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
-import { OriginalDstSchema } from '../../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { isHttpProtocol, type Protocol } from '../../model/service.js';
-import { adsConfigSource } from '../envoy.js';
 import {
   BLACKHOLE_CLUSTER,
-  INBOUND_PASSTHROUGH_CLUSTER_IPV4,
+  INBOUND_PASSTHROUGH_CLUSTER,
   PASSTHROUGH_CLUSTER,
   subsetKey,
   VIRTUAL_INBOUND_LISTENER,
@@ -32,21 +23,11 @@ import {
 import { defaultOutboundRoute } from '../route/translate.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { proxyServiceInstances } from './instances.js';
+import { httpFilters, listenerFilter, socketAddress } from './common.js';
+import { catchAllFilters, outboundListeners } from './outbound.js';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 export const VIRTUAL_INBOUND_PORT = 15006;
-
-function httpFilter(name: string, config: Any): HttpFilter {
-  return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: config } });
-}
-
-function httpFilters(): HttpFilter[] {
-  return [
-    httpFilter('envoy.filters.http.fault', anyPack(HTTPFaultSchema, create(HTTPFaultSchema))),
-    httpFilter('envoy.filters.http.cors', anyPack(CorsSchema, create(CorsSchema))),
-    httpFilter('envoy.filters.http.router', anyPack(RouterSchema, create(RouterSchema))),
-  ];
-}
 
 function tcpProxyChain(name: string, cluster: string, statPrefix = cluster): FilterChain {
   return create(FilterChainSchema, {
@@ -60,71 +41,20 @@ function tcpProxyChain(name: string, cluster: string, statPrefix = cluster): Fil
   });
 }
 
-function socketAddress(address: string, port: number) {
-  return { address: { case: 'socketAddress' as const, value: { address, portSpecifier: { case: 'portValue' as const, value: port } } } };
-}
-
 function isTcpOnly(p: Protocol): boolean {
-  // Ports without a declared protocol are forwarded as TCP: bytes always arrive intact.
   return !isHttpProtocol(p);
 }
 
-function outboundListeners(push: PushContext, proxy: Proxy): Listener[] {
-  const httpPorts = new Set<number>();
-  const out: Listener[] = [];
-  const tcpNames = new Set<string>();
-  for (const svc of push.servicesVisibleTo(proxy.namespace)) {
-    for (const port of svc.ports) {
-      if (port.protocol === 'UDP') continue;
-      if (!isTcpOnly(port.protocol)) {
-        httpPorts.add(port.port);
-        continue;
-      }
-      const address = svc.addresses[0] ?? '0.0.0.0';
-      const name = `${address}_${port.port}`;
-      if (tcpNames.has(name)) continue;
-      tcpNames.add(name);
-      const cluster = subsetKey('outbound', '', svc.hostname, port.port);
-      out.push(
-        create(ListenerSchema, {
-          name,
-          address: socketAddress(address, port.port),
-          bindToPort: false,
-          trafficDirection: TrafficDirection.OUTBOUND,
-          filterChains: [tcpProxyChain('', cluster)],
-        }),
-      );
-    }
-  }
-  for (const port of [...httpPorts].sort((a, b) => a - b)) {
-    const name = `0.0.0.0_${port}`;
-    if (tcpNames.has(name)) continue;
-    const hcm = create(HttpConnectionManagerSchema, {
-      statPrefix: `outbound_${name}`,
-      routeSpecifier: { case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: String(port) } },
-      httpFilters: httpFilters(),
-    });
-    out.push(
-      create(ListenerSchema, {
-        name,
-        address: socketAddress('0.0.0.0', port),
-        bindToPort: false,
-        trafficDirection: TrafficDirection.OUTBOUND,
-        filterChains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } }] }],
-      }),
-    );
-  }
-  return out;
-}
-
+/** Port 15001 itself is black-holed, so connections can never loop back into the capture listener. */
 function virtualOutbound(push: PushContext): Listener {
-  const catchAll = push.mesh.outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+  const blackhole = tcpProxyChain('virtualOutbound-blackhole', BLACKHOLE_CLUSTER);
+  blackhole.filterChainMatch = create(FilterChainMatchSchema, { destinationPort: VIRTUAL_OUTBOUND_PORT });
   return create(ListenerSchema, {
     name: VIRTUAL_OUTBOUND_LISTENER,
     address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [tcpProxyChain('virtualOutbound-catchall-tcp', catchAll)],
+    filterChains: [blackhole, create(FilterChainSchema, { name: 'virtualOutbound-catchall-tcp', filters: catchAllFilters(push) })],
   });
 }
 
@@ -161,19 +91,20 @@ function virtualInbound(push: PushContext, proxy: Proxy): Listener {
       }),
     );
   }
-  chains.push(tcpProxyChain(VIRTUAL_INBOUND_LISTENER, INBOUND_PASSTHROUGH_CLUSTER_IPV4));
+  chains.push(tcpProxyChain(VIRTUAL_INBOUND_LISTENER, INBOUND_PASSTHROUGH_CLUSTER));
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.INBOUND,
-    listenerFilters: [{ name: 'envoy.filters.listener.original_dst', configType: { case: 'typedConfig', value: anyPack(OriginalDstSchema, create(OriginalDstSchema)) } }],
+    listenerFilters: [listenerFilter('original_dst')],
     filterChains: chains,
   });
 }
 
 export function sidecarListeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const all = [virtualOutbound(push), virtualInbound(push, proxy), ...outboundListeners(push, proxy)];
+  // Istio's order: outbound listeners, virtualOutbound, then inbound.
+  const all = [...outboundListeners(push, proxy, push.servicesVisibleTo(proxy.namespace)), virtualOutbound(push), virtualInbound(push, proxy)];
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
   return all.filter((l) => !wanted || wanted.has(l.name)).map((l) => ({ name: l.name, resource: anyPack(ListenerSchema, l) }));
 }

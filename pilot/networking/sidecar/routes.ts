@@ -26,16 +26,31 @@ function catchAllVirtualHost(push: PushContext): VirtualHost {
   return create(VirtualHostSchema, { name: ALLOW_ANY_VHOST, domains: ['*'], routes: [route], includeRequestAttemptCount: true });
 }
 
+/**
+ * A sniffed port's route config (`host:port`) holds only that service's virtual host, matching any
+ * Host: the listener already knows the destination.
+ */
+function sniffedVirtualHosts(vhosts: VirtualHost[], routeName: string): VirtualHost[] {
+  const host = routeName.slice(0, routeName.lastIndexOf(':'));
+  const picked = vhosts.filter((vh) => vh.domains.some((d) => d === routeName || d === host));
+  if (picked.length === 1) picked[0]!.domains = ['*'];
+  return picked;
+}
+
 export function sidecarRoutes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const services = push.servicesVisibleTo(proxy.namespace);
   const out: NamedResource[] = [];
   for (const name of watch.names) {
-    const port = Number(name);
+    // "8080" for a port's shared listener, "host:8080" for a sniffed per-service listener.
+    const colon = name.lastIndexOf(':');
+    const sniffed = colon >= 0;
+    const port = Number(sniffed ? name.slice(colon + 1) : name);
     if (!Number.isInteger(port) || port <= 0) continue;
-    const virtualHosts = outboundVirtualHosts(push, proxy, port, services);
+    let virtualHosts = outboundVirtualHosts(push, proxy, port, services);
+    if (sniffed) virtualHosts = sniffedVirtualHosts(virtualHosts, name);
     virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    virtualHosts.push(catchAllVirtualHost(push));
-    const rc = create(RouteConfigurationSchema, { name, virtualHosts, validateClusters: false });
+    if (!sniffed) virtualHosts.push(catchAllVirtualHost(push));
+    const rc = create(RouteConfigurationSchema, { name, virtualHosts, validateClusters: false, ignorePortInHostMatching: true, maxDirectResponseBodySizeBytes: 1024 * 1024 });
     out.push({ name, resource: anyPack(RouteConfigurationSchema, rc) });
   }
   return out;
