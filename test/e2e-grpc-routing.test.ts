@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { startIsthmusd, type RunningIsthmusd } from './support/isthmusd.js';
 import { OTHER_PATH, call, distribution, eventually, startBackend, stopBackend, xdsBootstrap, xdsClient, type Backend } from './support/grpc-echo.js';
@@ -14,18 +14,40 @@ grpcXds.register();
 
 const TARGET = 'xds:///echo.default.svc.cluster.local:7070';
 
+let version = 0;
+
+/**
+ * A VirtualService for echo. Its first route answers calls carrying this version's `x-probe`
+ * value with an injected fault, which no backend can produce: `holds()` waits for it, so a test
+ * knows the client routes by exactly this version (and not by luck of which backends are up).
+ */
 function splitVs(weights: Record<string, number>, extraRoutes = ''): string {
+  version++;
   return `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: echo, namespace: default}
 spec:
   hosts: [echo]
   http:
+  - match:
+    - headers:
+        x-probe: {exact: "${version}"}
+    fault:
+      abort: {grpcStatus: PERMISSION_DENIED, percentage: {value: 100}}
+    route:
+    - destination: {host: echo}
 ${extraRoutes}  - route:
 ${Object.entries(weights)
   .map(([v, w]) => `    - destination: {host: echo, subset: ${v}}\n      weight: ${w}`)
   .join('\n')}
 `;
+}
+
+async function holds(client: grpc.Client, v = version): Promise<void> {
+  await eventually(async () => {
+    const err = await call(client, { 'x-probe': String(v) }).then(() => undefined, (e: grpc.ServiceError) => e);
+    assert.equal(err?.code, grpc.status.PERMISSION_DENIED, `client does not hold VirtualService version ${v} yet`);
+  });
 }
 
 describe('isthmusd routes proxyless gRPC clients (grpc-js-xds, SotW ADS)', function () {
@@ -68,10 +90,7 @@ describe('isthmusd routes proxyless gRPC clients (grpc-js-xds, SotW ADS)', funct
   it('splits 80/20 by weight between two subsets over 1000 calls', async () => {
     writeFileSync(join(dir, 'echo-vs.yaml'), splitVs({ v1: 80, v2: 20 }));
     const client = newClient();
-    await eventually(async () => {
-      const c = await distribution(client, 50);
-      assert.ok(!c.v3 && c.v1, `split not applied yet: ${JSON.stringify(c)}`);
-    });
+    await holds(client);
     const counts = await distribution(client, 1000);
     assert.equal(counts.v3, undefined);
     const share = (counts.v1 ?? 0) / 1000;
@@ -91,7 +110,7 @@ describe('isthmusd routes proxyless gRPC clients (grpc-js-xds, SotW ADS)', funct
 `;
     writeFileSync(join(dir, 'echo-vs.yaml'), splitVs({ v1: 100 }, routes));
     const client = newClient();
-    await eventually(async () => assert.equal(await call(client, {}, 5000, OTHER_PATH), 'v3'));
+    await holds(client);
     assert.deepEqual(await distribution(client, 30, { 'x-version': 'v2' }), { v2: 30 });
     assert.deepEqual(await distribution(client, 30, { 'x-version': 'v9' }), { v1: 30 });
     assert.deepEqual(await distribution(client, 30, {}, OTHER_PATH), { v3: 30 });
@@ -102,15 +121,19 @@ describe('isthmusd routes proxyless gRPC clients (grpc-js-xds, SotW ADS)', funct
   it('changes routing for a running client when a file is edited, without restart', async () => {
     writeFileSync(join(dir, 'echo-vs.yaml'), splitVs({ v1: 100 }));
     const client = newClient();
-    await eventually(async () => assert.deepEqual(await distribution(client, 20), { v1: 20 }));
+    await holds(client);
+    assert.deepEqual(await distribution(client, 20), { v1: 20 });
     writeFileSync(join(dir, 'echo-vs.yaml'), splitVs({ v3: 100 }));
-    await eventually(async () => assert.deepEqual(await distribution(client, 20), { v3: 20 }));
+    await holds(client);
+    assert.deepEqual(await distribution(client, 20), { v3: 20 });
   });
 
   it('keeps routing as before when an invalid resource and an unparsable file arrive', async () => {
     writeFileSync(join(dir, 'echo-vs.yaml'), splitVs({ v2: 100 }));
     const client = newClient();
-    await eventually(async () => assert.deepEqual(await distribution(client, 20), { v2: 20 }));
+    await holds(client);
+    const good = version;
+    assert.deepEqual(await distribution(client, 20), { v2: 20 });
 
     writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: other\n  hosts: [\n');
     writeFileSync(
@@ -125,7 +148,7 @@ describe('isthmusd routes proxyless gRPC clients (grpc-js-xds, SotW ADS)', funct
     // Breaking the file of a resource that was valid keeps its last good version.
     writeFileSync(join(dir, 'echo-vs.yaml'), splitVs({ v1: 100 }).replace('weight: 100', 'weight: lots'));
     await isthmusd.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('echo-vs.yaml') && l.msg.includes('weight'));
-    await new Promise((r) => setTimeout(r, 300));
+    await holds(client, good);
     assert.deepEqual(await distribution(client, 30), { v2: 30 });
   });
 });
