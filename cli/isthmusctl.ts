@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { validateCommand } from './validate.js';
 import { versionCommand } from './version.js';
+import { xCommand } from './x-trace.js';
 
 const program = new Command('isthmusctl')
   .description('Isthmus configuration command line utility (istioctl-compatible)')
@@ -9,6 +10,7 @@ const program = new Command('isthmusctl')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 program.addCommand(validateCommand());
 program.addCommand(versionCommand());
+program.addCommand(xCommand());
 
 try {
   await program.parseAsync();

@@ -1,4 +1,9 @@
 // Every conformance suite, by the name `npm run conformance -- <name>` takes.
 import type { Suite } from '../suite.js';
+import { simulateSuite } from './simulate.js';
+import { validateSuite } from './validate.js';
 
-export const SUITES: Record<string, Suite> = {};
+export const SUITES: Record<string, Suite> = {
+  simulate: simulateSuite,
+  validate: validateSuite,
+};

@@ -9,6 +9,7 @@ import { formatConfigError } from '../config/parse.js';
 import type { DiscoveryService } from '../xds/discovery.js';
 import { metricType } from '../xds/metrics.js';
 import { envoyRegistry } from '../networking/registry.js';
+import { traceHandler } from './trace.js';
 
 export interface DebugDeps {
   store: ConfigStore;
@@ -73,6 +74,7 @@ export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
           ]),
         ),
       })),
+    '/debug/trace': traceHandler(deps),
     '/debug/config_dump': (_req, url) => {
       const id = url.searchParams.get('proxyID');
       const conn = discovery.server.list().find((c) => c.session.id === id || c.id === id || c.session.workloadName === id);

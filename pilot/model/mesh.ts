@@ -9,6 +9,10 @@ export interface MeshConfig {
   defaultDestinationRuleExportTo: string[];
   /** Envoy's per-connection connect timeout for generated clusters. */
   connectTimeoutSeconds: number;
+  /** How long listeners wait to sniff a protocol; 0 disables the wait (Istio's default). */
+  protocolDetectionTimeoutSeconds: number;
+  /** PASSTHROUGH keeps the original destination address for inbound traffic; LOCALHOST sends it to 127.0.0.1. */
+  inboundTrafficPolicy: 'PASSTHROUGH' | 'LOCALHOST';
 }
 
 export function defaultMeshConfig(): MeshConfig {
@@ -20,5 +24,7 @@ export function defaultMeshConfig(): MeshConfig {
     defaultVirtualServiceExportTo: ['*'],
     defaultDestinationRuleExportTo: ['*'],
     connectTimeoutSeconds: 10,
+    protocolDetectionTimeoutSeconds: 0,
+    inboundTrafficPolicy: 'PASSTHROUGH',
   };
 }

@@ -3,6 +3,7 @@
 import type { ConfigStore } from '../config/store.js';
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
+import type { PeerAuthentication } from '../config/schema/security.js';
 import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
 import type { MeshConfig } from './mesh.js';
@@ -36,6 +37,7 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 export class PushContext {
   readonly virtualServices: readonly ResolvedVirtualService[];
   readonly destinationRules: readonly ResolvedDestinationRule[];
+  readonly peerAuthentications: readonly Resource<PeerAuthentication>[];
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
@@ -50,6 +52,7 @@ export class PushContext {
     readonly registry: ServiceIndex,
     store: ConfigStore,
   ) {
+    this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.virtualServices = store.list<net.VirtualService>('VirtualService').map((r) => this.resolveVirtualService(r));
     this.destinationRules = store.list<net.DestinationRule>('DestinationRule').map((r) => ({
       resource: r,

@@ -37,10 +37,11 @@ import {
 } from '../../gen/validate/validate_pb.js';
 import {
   HEADER_STRING, HTTP_HEADER_NAME, HTTP_HEADER_VALUE, emailError, hostnameError, isIPv4Bytes,
-  isUuid, parseIP, parseUrl, re2ToRegExp, utf8Length,
+  isUuid, parseIP, parseUrl, utf8Length,
 } from './pgv-formats.js';
+import { re2ToRegExp } from '../util/re2.js';
 
-export { Re2Error, re2ToRegExp } from './pgv-formats.js';
+export { Re2Error, re2ToRegExp } from '../util/re2.js';
 
 export interface PgvViolation {
   /** Proto field names from the validated message, e.g. `virtual_hosts[0].routes[2].match.prefix`. */

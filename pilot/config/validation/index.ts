@@ -1,141 +1,100 @@
-// Value checks beyond structure, per kind. Enough that the translator never sees garbage;
-// the full Istio rule set grows here (issue 3).
-import type { Issue, PathSegment } from '../schema/dsl.js';
+// Istio's validation rules per kind (what istiod's validating webhook checks after the CRD
+// schema): errors reject a resource, warnings are reported and the resource is accepted.
+// Findings carry the path of the field they are about, relative to the spec.
+import type { Issue } from '../schema/dsl.js';
 import type { ObjectMeta } from '../resource.js';
-import type * as net from '../schema/networking.js';
+import { validateDestinationRule } from './destinationrule.js';
+import { validateEnvoyFilter, validateProxyConfig, validateTelemetry, validateWasmPlugin } from './extensions.js';
+import { validateGateway } from './gateway.js';
+import { Report } from './report.js';
+import { validateAuthorizationPolicy, validatePeerAuthentication, validateRequestAuthentication } from './security.js';
+import { validateServiceEntry, validateWorkloadEntryKind, validateWorkloadGroup } from './serviceentry.js';
+import { validateSidecar } from './sidecar.js';
+import { validateVirtualService } from './virtualservice.js';
 
-type Check = (spec: any, meta: ObjectMeta) => Issue[];
+export { Report } from './report.js';
 
-class Issues {
-  readonly list: Issue[] = [];
-  add(path: PathSegment[], message: string): void {
-    this.list.push({ path, message });
-  }
-}
-
-function checkPort(out: Issues, path: PathSegment[], port: number | undefined, what = 'port number'): void {
-  if (port === undefined || port < 1 || port > 65535) out.add(path, `${what} ${port ?? '(missing)'} is not in 1..65535`);
-}
-
-function checkRegex(out: Issues, path: PathSegment[], re: string | undefined): void {
-  if (re === undefined) return;
-  try {
-    new RegExp(re);
-  } catch (e) {
-    out.add(path, `invalid regex ${JSON.stringify(re)}: ${(e as Error).message}`);
-  }
-}
-
-function checkStringMatch(out: Issues, path: PathSegment[], m: net.StringMatch | undefined): void {
-  if (m) checkRegex(out, [...path, 'regex'], m.regex);
-}
-
-function checkDestination(out: Issues, path: PathSegment[], d: net.Destination | undefined): void {
-  if (!d?.host) out.add([...path, 'host'], 'destination host is required');
-  if (d?.port?.number !== undefined) checkPort(out, [...path, 'port', 'number'], d.port.number);
-}
-
-function checkWeights(out: Issues, path: PathSegment[], routes: { weight?: number }[] | undefined): void {
-  (routes ?? []).forEach((r, i) => {
-    if ((r.weight ?? 0) < 0) out.add([...path, i, 'weight'], 'weight must not be negative');
-  });
-}
-
-const virtualService: Check = (spec: net.VirtualService) => {
-  const out = new Issues();
-  (spec.hosts ?? []).forEach((h, i) => {
-    if (!h) out.add(['hosts', i], 'host must not be empty');
-  });
-  (spec.http ?? []).forEach((route, i) => {
-    const path: PathSegment[] = ['http', i];
-    if (!route.route?.length && !route.redirect && !route.directResponse && !route.delegate) {
-      out.add(path, 'HTTP route, redirect, direct response or delegate is required');
-    }
-    if (route.route?.length && (route.redirect || route.directResponse)) {
-      out.add(path, 'HTTP route cannot contain both route and redirect/directResponse');
-    }
-    (route.match ?? []).forEach((m, j) => {
-      const mp = [...path, 'match', j];
-      for (const f of ['uri', 'scheme', 'method', 'authority'] as const) checkStringMatch(out, [...mp, f], m[f]);
-      for (const f of ['headers', 'queryParams', 'withoutHeaders'] as const) {
-        for (const [k, v] of Object.entries(m[f] ?? {})) checkStringMatch(out, [...mp, f, k], v);
-      }
-      if (m.port !== undefined) checkPort(out, [...mp, 'port'], m.port);
-    });
-    (route.route ?? []).forEach((d, j) => checkDestination(out, [...path, 'route', j, 'destination'], d.destination));
-    checkWeights(out, [...path, 'route'], route.route);
-    if (route.mirror) checkDestination(out, [...path, 'mirror'], route.mirror);
-  });
-  for (const section of ['tcp', 'tls'] as const) {
-    (spec[section] ?? []).forEach((route, i) => {
-      if (!route.route?.length) out.add([section, i, 'route'], 'route is required');
-      (route.route ?? []).forEach((d, j) => checkDestination(out, [section, i, 'route', j, 'destination'], d.destination));
-      checkWeights(out, [section, i, 'route'], route.route);
-    });
-  }
-  return out.list;
-};
-
-const destinationRule: Check = (spec: net.DestinationRule) => {
-  const out = new Issues();
-  if (!spec.host) out.add(['host'], 'host is required');
-  const seen = new Set<string>();
-  (spec.subsets ?? []).forEach((sub, i) => {
-    if (!sub.name) out.add(['subsets', i, 'name'], 'subset name is required');
-    else if (seen.has(sub.name)) out.add(['subsets', i, 'name'], `duplicate subset name ${JSON.stringify(sub.name)}`);
-    else seen.add(sub.name);
-  });
-  return out.list;
-};
-
-const gateway: Check = (spec: net.Gateway) => {
-  const out = new Issues();
-  if (!spec.servers?.length) out.add(['servers'], 'gateway must have at least one server');
-  (spec.servers ?? []).forEach((srv, i) => {
-    checkPort(out, ['servers', i, 'port', 'number'], srv.port?.number);
-    if (!srv.hosts?.length) out.add(['servers', i, 'hosts'], 'server config must contain at least one host');
-  });
-  return out.list;
-};
-
-const serviceEntry: Check = (spec: net.ServiceEntry) => {
-  const out = new Issues();
-  if (!spec.hosts?.length) out.add(['hosts'], 'ServiceEntry must have at least one host');
-  const names = new Set<string>();
-  (spec.ports ?? []).forEach((p, i) => {
-    checkPort(out, ['ports', i, 'number'], p.number);
-    if (p.name) {
-      if (names.has(p.name)) out.add(['ports', i, 'name'], `duplicate port name ${JSON.stringify(p.name)}`);
-      names.add(p.name);
-    }
-  });
-  if (spec.resolution === 'STATIC' && !spec.workloadSelector) {
-    (spec.endpoints ?? []).forEach((ep, i) => {
-      if (!ep.address) out.add(['endpoints', i, 'address'], 'endpoint address is required for STATIC resolution');
-    });
-  }
-  if (spec.workloadSelector && spec.endpoints?.length) {
-    out.add(['workloadSelector'], 'only one of WorkloadSelector or Endpoints is allowed in Service Entry');
-  }
-  return out.list;
-};
-
-const workloadEntry: Check = (spec: net.WorkloadEntry) => {
-  const out = new Issues();
-  if (!spec.address && !spec.network) out.add(['address'], 'address is required');
-  for (const [name, port] of Object.entries(spec.ports ?? {})) checkPort(out, ['ports', name], port);
-  return out.list;
-};
+type Check = (r: Report, spec: any, meta: ObjectMeta) => void;
 
 const CHECKS: Record<string, Check> = {
-  VirtualService: virtualService,
-  DestinationRule: destinationRule,
-  Gateway: gateway,
-  ServiceEntry: serviceEntry,
-  WorkloadEntry: workloadEntry,
+  VirtualService: validateVirtualService,
+  DestinationRule: validateDestinationRule,
+  Gateway: validateGateway,
+  ServiceEntry: validateServiceEntry,
+  Sidecar: validateSidecar,
+  WorkloadEntry: (r, spec) => validateWorkloadEntryKind(r, spec),
+  WorkloadGroup: (r, spec) => validateWorkloadGroup(r, spec),
+  EnvoyFilter: (r, spec) => validateEnvoyFilter(r, spec),
+  ProxyConfig: (r, spec) => validateProxyConfig(r, spec),
+  PeerAuthentication: (r, spec) => validatePeerAuthentication(r, spec),
+  AuthorizationPolicy: validateAuthorizationPolicy,
+  RequestAuthentication: (r, spec) => validateRequestAuthentication(r, spec),
+  Telemetry: (r, spec) => validateTelemetry(r, spec),
+  WasmPlugin: (r, spec) => validateWasmPlugin(r, spec),
 };
 
+const DRY_RUN = 'istio.io/dry-run';
+const ALWAYS_REJECT = 'internal.istio.io/webhook-always-reject';
+const INTERNAL_PARENT_NAMESPACE = 'internal.istio.io/parent-namespace';
+const INTERNAL_PARENTS = 'internal.istio.io/parents';
+const GO_BOOLS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Checks of metadata Istio applies to every kind before its own rules; an error stops there. */
+function validateMetadata(r: Report, kind: string, spec: any, meta: ObjectMeta): boolean {
+  const where = `${meta.namespace}/${meta.name}`;
+  const dryRun = meta.annotations[DRY_RUN];
+  if (dryRun !== undefined) {
+    if (kind !== 'AuthorizationPolicy') {
+      r.error(`${where} has unsupported annotation ${DRY_RUN}, please remove the annotation`);
+      return false;
+    }
+    const action = spec?.action ?? 'ALLOW';
+    if (action === 'ALLOW' || action === 'DENY') {
+      if (!GO_BOOLS.has(dryRun)) {
+        r.error(`${where} has annotation ${DRY_RUN} with invalid value (${dryRun}): strconv.ParseBool: parsing ${JSON.stringify(dryRun)}: invalid syntax`);
+        return false;
+      }
+    } else {
+      r.error(`the annotation ${DRY_RUN} currently only supports action ALLOW/DENY, found action ${action} in ${where}`);
+      return false;
+    }
+  }
+  for (const [annotation, message] of [
+    [ALWAYS_REJECT, `${JSON.stringify(ALWAYS_REJECT)} annotation found, rejecting`],
+    [INTERNAL_PARENT_NAMESPACE, `${JSON.stringify(INTERNAL_PARENT_NAMESPACE)} annotation found, this may not be set by users`],
+    [INTERNAL_PARENTS, `${JSON.stringify(INTERNAL_PARENTS)} annotation found, this may not be set by users`],
+  ] as const) {
+    if (meta.annotations[annotation] !== undefined) {
+      r.error(message);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** True when Istio has validation rules for this kind. */
+export function hasRules(kind: string): boolean {
+  return kind in CHECKS;
+}
+
+/**
+ * Runs Istio's rules for `kind` on a parsed spec. Returns errors and warnings (severity
+ * `warning`), with paths relative to the spec.
+ */
 export function validateSemantics(kind: string, spec: unknown, meta: ObjectMeta): Issue[] {
   const check = CHECKS[kind];
-  return check ? check(spec, meta) : [];
+  if (!check) return [];
+  const r = new Report();
+  if (validateMetadata(r, kind, spec, meta)) check(r, spec, meta);
+  return dedupe(r.issues);
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.severity ?? 'error'}|${JSON.stringify(i.path)}|${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

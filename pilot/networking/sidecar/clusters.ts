@@ -11,6 +11,7 @@ import {
   type Cluster,
 } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { BindConfigSchema } from '../../../gen/envoy/config/core/v3/address_pb.js';
+import { MetadataSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import type * as net from '../../config/schema/networking.js';
@@ -76,6 +77,42 @@ function passthroughCluster(push: PushContext, name: string, sourceAddress?: str
   return c;
 }
 
+/**
+ * `inbound|PORT||` per port the proxy's services target. By default they keep the original
+ * destination (PASSTHROUGH); with inboundTrafficPolicy LOCALHOST they send to 127.0.0.1.
+ * Their `istio` metadata names the services, for telemetry.
+ */
+function inboundClusters(push: PushContext, proxy: Proxy): Cluster[] {
+  const byPort = new Map<number, Service[]>();
+  for (const inst of proxyServiceInstances(push, proxy)) {
+    const list = byPort.get(inst.endpoint.endpointPort) ?? [];
+    if (!list.includes(inst.service)) list.push(inst.service);
+    byPort.set(inst.endpoint.endpointPort, list);
+  }
+  const out: Cluster[] = [];
+  for (const [port, services] of byPort) {
+    const name = subsetKey('inbound', '', '', port);
+    let c: Cluster;
+    if (push.mesh.inboundTrafficPolicy === 'LOCALHOST') {
+      c = baseCluster(push, name);
+      c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
+      c.loadAssignment = create(ClusterLoadAssignmentSchema, {
+        clusterName: name,
+        endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: 'endpoint', value: { address: { address: { case: 'socketAddress', value: { address: '127.0.0.1', portSpecifier: { case: 'portValue', value: port } } } } } } }] }],
+      });
+    } else {
+      c = passthroughCluster(push, name, '127.0.0.6');
+      c.cleanupInterval = duration(60);
+    }
+    const svcs = [...services].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+    c.metadata = create(MetadataSchema, {
+      filterMetadata: { istio: { services: svcs.map((s) => ({ host: s.hostname, name: s.name, namespace: s.namespace })) } },
+    });
+    out.push(c);
+  }
+  return out;
+}
+
 export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const out: Cluster[] = [];
   for (const svc of push.servicesVisibleTo(proxy.namespace)) {
@@ -90,12 +127,7 @@ export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): 
       }
     }
   }
-  const inboundPorts = new Set<number>();
-  for (const inst of proxyServiceInstances(push, proxy)) {
-    if (inboundPorts.has(inst.endpoint.endpointPort)) continue;
-    inboundPorts.add(inst.endpoint.endpointPort);
-    out.push(passthroughCluster(push, subsetKey('inbound', '', '', inst.endpoint.endpointPort), '127.0.0.6'));
-  }
+  out.push(...inboundClusters(push, proxy));
   const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
   blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
   out.push(blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER, '127.0.0.6'));

@@ -25,6 +25,7 @@ import type { NamedResource, Watch } from '../generator.js';
 import { proxyServiceInstances } from './instances.js';
 import { httpFilters, listenerFilter, socketAddress } from './common.js';
 import { catchAllFilters, outboundListeners } from './outbound.js';
+import { virtualInboundListener } from './inbound.js';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 export const VIRTUAL_INBOUND_PORT = 15006;
@@ -58,53 +59,9 @@ function virtualOutbound(push: PushContext): Listener {
   });
 }
 
-function virtualInbound(push: PushContext, proxy: Proxy): Listener {
-  const chains: FilterChain[] = [];
-  const seen = new Set<number>();
-  for (const inst of proxyServiceInstances(push, proxy)) {
-    const port = inst.endpoint.endpointPort;
-    if (seen.has(port)) continue;
-    seen.add(port);
-    const cluster = subsetKey('inbound', '', '', port);
-    const match = create(FilterChainMatchSchema, { destinationPort: port });
-    if (isTcpOnly(inst.port.protocol)) {
-      const chain = tcpProxyChain(`inbound_0.0.0.0_${port}`, cluster);
-      chain.filterChainMatch = match;
-      chains.push(chain);
-      continue;
-    }
-    const routeConfig = create(RouteConfigurationSchema, {
-      name: cluster,
-      virtualHosts: [{ name: `inbound|http|${port}`, domains: ['*'], routes: [defaultOutboundRoute(cluster, `${inst.service.hostname}:${inst.port.port}/*`, undefined)] }],
-      validateClusters: false,
-    });
-    const hcm = create(HttpConnectionManagerSchema, {
-      statPrefix: `inbound_0.0.0.0_${port}`,
-      routeSpecifier: { case: 'routeConfig', value: routeConfig },
-      httpFilters: httpFilters(),
-    });
-    chains.push(
-      create(FilterChainSchema, {
-        name: `inbound_0.0.0.0_${port}`,
-        filterChainMatch: match,
-        filters: [{ name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } }],
-      }),
-    );
-  }
-  chains.push(tcpProxyChain(VIRTUAL_INBOUND_LISTENER, INBOUND_PASSTHROUGH_CLUSTER));
-  return create(ListenerSchema, {
-    name: VIRTUAL_INBOUND_LISTENER,
-    address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
-    useOriginalDst: true,
-    trafficDirection: TrafficDirection.INBOUND,
-    listenerFilters: [listenerFilter('original_dst')],
-    filterChains: chains,
-  });
-}
-
 export function sidecarListeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   // Istio's order: outbound listeners, virtualOutbound, then inbound.
-  const all = [...outboundListeners(push, proxy, push.servicesVisibleTo(proxy.namespace)), virtualOutbound(push), virtualInbound(push, proxy)];
+  const all = [...outboundListeners(push, proxy, push.servicesVisibleTo(proxy.namespace)), virtualOutbound(push), virtualInboundListener(push, proxy)];
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
   return all.filter((l) => !wanted || wanted.has(l.name)).map((l) => ({ name: l.name, resource: anyPack(ListenerSchema, l) }));
 }

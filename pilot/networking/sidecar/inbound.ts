@@ -1,0 +1,239 @@
+// The inbound side of a sidecar, as Istio builds it: one `virtualInbound` listener (15006) whose
+// filter chains match the destination port of each service the proxy serves, with TLS and
+// plaintext variants chosen by the workload's PeerAuthentication (mTLS) mode, plus passthrough
+// chains for ports no service declares.
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { ListenerSchema, type Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
+import {
+  FilterChainMatchSchema,
+  FilterChainSchema,
+  FilterSchema,
+  ListenerFilterChainMatchPredicateSchema,
+  type FilterChain,
+  type ListenerFilter,
+  type ListenerFilterChainMatchPredicate,
+} from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { TrafficDirection } from '../../../gen/envoy/config/core/v3/base_pb.js';
+import { HttpConnectionManagerSchema, HttpFilterSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
+import { RouteActionSchema, RouteSchema, RetryPolicySchema } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
+import type { PushContext } from '../../model/push-context.js';
+import type { Proxy } from '../../model/proxy.js';
+import { effectiveMtls, mtlsForPort, type EffectiveMtls, type MtlsMode } from '../../model/authn.js';
+import type { Protocol } from '../../model/service.js';
+import { duration } from '../envoy.js';
+import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, subsetKey, VIRTUAL_INBOUND_LISTENER } from '../names.js';
+import { downstreamTlsSocket, inboundMtlsContext } from '../tls.js';
+import { listenerFilter, socketAddress, WILDCARD } from './common.js';
+import { proxyServiceInstances } from './instances.js';
+import { listenerProtocol, PLAINTEXT_HTTP_ALPNS } from './outbound.js';
+
+export const VIRTUAL_INBOUND_PORT = 15006;
+const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
+const ALL_ISTIO_MTLS_ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
+const MTLS_TCP_WITH_MX_ALPNS = ['istio-peer-exchange', 'istio'];
+
+type ChainProtocol = 'HTTP' | 'TCP';
+
+interface MatchOption {
+  alpn?: string[];
+  transport: 'tls' | 'raw_buffer';
+  protocol: ChainProtocol;
+  tls?: boolean;
+}
+
+/** Which chains a port gets, by listener protocol and mTLS mode (Istio's filter chain options). */
+function matchOptions(mode: MtlsMode, protocol: 'HTTP' | 'TCP' | 'AUTO'): MatchOption[] {
+  const plainHttp: MatchOption = { protocol: 'HTTP', transport: 'raw_buffer' };
+  const plainTcp: MatchOption = { protocol: 'TCP', transport: 'raw_buffer' };
+  switch (protocol) {
+    case 'HTTP':
+      if (mode === 'STRICT') return [{ protocol: 'HTTP', transport: 'tls', tls: true }];
+      if (mode === 'PERMISSIVE') return [{ alpn: ALL_ISTIO_MTLS_ALPNS, transport: 'tls', protocol: 'HTTP', tls: true }, plainHttp];
+      return [plainHttp];
+    case 'AUTO':
+      if (mode === 'STRICT') {
+        return [
+          { alpn: MTLS_HTTP_ALPNS, protocol: 'HTTP', transport: 'tls', tls: true },
+          { protocol: 'TCP', transport: 'tls', tls: true },
+        ];
+      }
+      if (mode === 'PERMISSIVE') {
+        return [
+          { alpn: MTLS_HTTP_ALPNS, transport: 'tls', protocol: 'HTTP', tls: true },
+          { alpn: PLAINTEXT_HTTP_ALPNS, protocol: 'HTTP', transport: 'raw_buffer' },
+          { alpn: MTLS_TCP_WITH_MX_ALPNS, transport: 'tls', protocol: 'TCP', tls: true },
+          plainTcp,
+          { transport: 'tls', protocol: 'TCP' },
+        ];
+      }
+      return [{ alpn: PLAINTEXT_HTTP_ALPNS, protocol: 'HTTP', transport: 'raw_buffer' }, plainTcp];
+    case 'TCP':
+      if (mode === 'STRICT') return [{ protocol: 'TCP', transport: 'tls', tls: true }];
+      if (mode === 'PERMISSIVE') return [{ alpn: ALL_ISTIO_MTLS_ALPNS, transport: 'tls', protocol: 'TCP', tls: true }, { transport: 'tls', protocol: 'TCP' }, plainTcp];
+      return [plainTcp];
+  }
+}
+
+interface ChainConfig {
+  clusterName: string;
+  /** The service port (0 for passthrough), used in virtual host names. */
+  servicePort: number;
+  /** The port traffic arrives on; 0 matches any port. */
+  targetPort: number;
+  protocol: Protocol;
+  hostname: string;
+  passthrough: boolean;
+}
+
+function chainName(cc: ChainConfig, protocol: ChainProtocol): string {
+  if (cc.passthrough) return protocol === 'HTTP' ? 'virtualInbound-catchall-http' : VIRTUAL_INBOUND_LISTENER;
+  return `${WILDCARD}_${cc.targetPort}`;
+}
+
+function inboundRoute(cc: ChainConfig) {
+  const action = create(RouteActionSchema, {
+    clusterSpecifier: { case: 'cluster', value: cc.clusterName },
+    timeout: duration(0),
+    maxStreamDuration: { maxStreamDuration: duration(0), grpcTimeoutHeaderMax: duration(0) },
+  });
+  // Retrying gRPC streams on reset-before-request breaks them, so gRPC ports get no retries.
+  if (cc.protocol !== 'GRPC') action.retryPolicy = create(RetryPolicySchema, { numRetries: 2, retryOn: 'reset-before-request' });
+  return create(RouteSchema, {
+    name: 'default',
+    match: { pathSpecifier: { case: 'prefix', value: '/' } },
+    decorator: { operation: `${cc.hostname}:${cc.servicePort}/*` },
+    action: { case: 'route', value: action },
+  });
+}
+
+function httpFilters(cc: ChainConfig) {
+  const routeConfig = create(RouteConfigurationSchema, {
+    name: cc.clusterName,
+    virtualHosts: [{ name: `inbound|http|${cc.servicePort}`, domains: ['*'], routes: [inboundRoute(cc)] }],
+    validateClusters: false,
+  });
+  const hcm = create(HttpConnectionManagerSchema, {
+    statPrefix: cc.passthrough ? cc.clusterName : `inbound_${WILDCARD}_${cc.targetPort}`,
+    routeSpecifier: { case: 'routeConfig', value: routeConfig },
+    httpFilters: [create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
+    http2ProtocolOptions: cc.protocol === 'HTTP2' || cc.protocol === 'GRPC' ? {} : undefined,
+  });
+  return [create(FilterSchema, { name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } })];
+}
+
+function tcpFilters(cluster: string, statPrefix = cluster) {
+  const proxy = create(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
+  return [create(FilterSchema, { name: 'envoy.filters.network.tcp_proxy', configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } })];
+}
+
+function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
+  const lp = listenerProtocol(cc.protocol) ?? 'TCP';
+  return matchOptions(mode, lp).map((opt) =>
+    create(FilterChainSchema, {
+      name: chainName(cc, opt.protocol),
+      filterChainMatch: create(FilterChainMatchSchema, {
+        applicationProtocols: opt.alpn ?? [],
+        transportProtocol: opt.transport,
+        destinationPort: cc.targetPort > 0 ? cc.targetPort : undefined,
+      }),
+      filters: opt.protocol === 'HTTP' ? httpFilters(cc) : tcpFilters(cc.clusterName),
+      transportSocket: opt.tls && mode !== 'DISABLE' ? downstreamTlsSocket(inboundMtlsContext(opt.protocol)) : undefined,
+    }),
+  );
+}
+
+/** One chain config per port the proxy's services send it traffic on (lowest port first). */
+function serviceChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] {
+  const byPort = new Map<number, ChainConfig>();
+  for (const inst of proxyServiceInstances(push, proxy)) {
+    const target = inst.endpoint.endpointPort;
+    if (byPort.has(target)) continue;
+    byPort.set(target, {
+      clusterName: subsetKey('inbound', '', '', target),
+      servicePort: inst.port.port,
+      targetPort: target,
+      protocol: inst.port.protocol,
+      hostname: inst.service.hostname,
+      passthrough: false,
+    });
+  }
+  return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
+}
+
+function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts: Set<number>): FilterChain[] {
+  const blackhole = create(FilterChainSchema, {
+    name: 'virtualInbound-blackhole',
+    filterChainMatch: { destinationPort: VIRTUAL_INBOUND_PORT },
+    filters: tcpFilters(BLACKHOLE_CLUSTER),
+  });
+  const out = [blackhole];
+  // The whole-workload mode for any port, then port-level modes for ports no service declares.
+  const settings: { port: number; mode: MtlsMode }[] = [{ port: 0, mode: mtls.mode }];
+  for (const [port, mode] of [...mtls.perPort].sort(([a], [b]) => a - b)) if (!servicePorts.has(port)) settings.push({ port, mode });
+  for (const s of settings) {
+    const cc: ChainConfig = { clusterName: INBOUND_PASSTHROUGH_CLUSTER, servicePort: 0, targetPort: s.port, protocol: 'UnsupportedProtocol', hostname: '', passthrough: true };
+    out.push(...chainsFor(cc, s.mode));
+  }
+  void push;
+  return out;
+}
+
+function portPredicate(ports: number[]): ListenerFilterChainMatchPredicate {
+  const ranges = ports.map((p) => create(ListenerFilterChainMatchPredicateSchema, { rule: { case: 'destinationPortRange', value: { start: p, end: p + 1 } } }));
+  if (ranges.length === 1) return ranges[0]!;
+  return create(ListenerFilterChainMatchPredicateSchema, { rule: { case: 'orMatch', value: { rules: ranges } } });
+}
+
+/** TLS and HTTP inspectors run only on the ports whose chains need them. */
+function inspectorFilters(chains: FilterChain[]): ListenerFilter[] {
+  const byPort = new Map<number, { tls: boolean; http: boolean }>();
+  for (const c of chains) {
+    const port = c.filterChainMatch?.destinationPort ?? 0;
+    const i = byPort.get(port) ?? { tls: false, http: false };
+    i.tls ||= c.filterChainMatch?.transportProtocol === 'tls';
+    i.http ||= (c.filterChainMatch?.applicationProtocols ?? []).some((a) => a === 'http/1.1' || a === 'h2c');
+    byPort.set(port, i);
+  }
+  const out: ListenerFilter[] = [];
+  const ports = [...byPort.keys()].sort((a, b) => a - b);
+  if ([...byPort.values()].some((i) => i.tls)) {
+    const tls = listenerFilter('tls_inspector');
+    if (byPort.get(0)?.tls) {
+      const off = ports.filter((p) => p !== 0 && !byPort.get(p)!.tls);
+      if (off.length) tls.filterDisabled = portPredicate(off);
+    } else {
+      const on = ports.filter((p) => p !== 0 && byPort.get(p)!.tls);
+      if (on.length) tls.filterDisabled = create(ListenerFilterChainMatchPredicateSchema, { rule: { case: 'notMatch', value: portPredicate(on) } });
+    }
+    out.push(tls);
+  }
+  if ([...byPort.values()].some((i) => i.http)) {
+    const http = listenerFilter('http_inspector');
+    const off = ports.filter((p) => !byPort.get(p)!.http);
+    if (off.length) http.filterDisabled = portPredicate(off);
+    out.push(http);
+  }
+  return out;
+}
+
+export function virtualInboundListener(push: PushContext, proxy: Proxy): Listener {
+  const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
+  const configs = serviceChainConfigs(push, proxy);
+  const chains = [
+    ...passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort))),
+    ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort))),
+  ];
+  return create(ListenerSchema, {
+    name: VIRTUAL_INBOUND_LISTENER,
+    address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
+    trafficDirection: TrafficDirection.INBOUND,
+    continueOnListenerFiltersTimeout: true,
+    listenerFilters: [listenerFilter('original_dst'), ...inspectorFilters(chains)],
+    listenerFiltersTimeout: duration(push.mesh.protocolDetectionTimeoutSeconds),
+    filterChains: chains,
+  });
+}
