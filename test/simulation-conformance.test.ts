@@ -103,7 +103,7 @@ describe('conformance: simulate runner', function () {
           },
           proxy: { ...proxy, ipAddresses: ['1.2.3.4'] },
           expectInboundClusters: { 'inbound|8080||': null },
-          expectInboundClusterTelemetry: null,
+          expectInboundClusterTelemetry: { 'inbound|8080||': ['backend.default.svc.cluster.local'] },
           calls: [{ name: '', goTest: 'TestInboundClusters/one', line: 2, address: '1.2.3.4', port: 8080, protocol: 'http', callMode: 'inbound', expect: { error: null, cluster: 'inbound|8080||' } }],
         },
       ],

@@ -148,7 +148,23 @@ spec: {clusterIP: 10.96.7.7, ports: [{name: tcp, port: 5432}]}
     const listeners = sidecarGenerators.byType[TYPE.listener]!(push, sidecar('default', '127.0.0.1'), { typeUrl: TYPE.listener, names: [], wildcard: true }).map((r) => unpack<Listener>(r));
     assert.deepEqual(listeners.map((l) => l.name), ['10.96.7.7_5432', '0.0.0.0_9080', 'virtualOutbound', 'virtualInbound']);
     const inbound = listeners[3]!;
-    assert.deepEqual(inbound.filterChains.map((c) => c.filterChainMatch?.destinationPort ?? null), [9081, 9082, null]);
+    // Istio's layout: the 15006 black hole, passthrough chains (PERMISSIVE: TLS and plaintext,
+    // HTTP and TCP), then each service target port with its TLS and plaintext chains.
+    assert.deepEqual(
+      inbound.filterChains.map((c) => [c.name, c.filterChainMatch?.destinationPort ?? null, c.filterChainMatch?.transportProtocol, c.transportSocket ? 'mtls' : '']),
+      [
+        ['virtualInbound-blackhole', 15006, '', ''],
+        ['virtualInbound-catchall-http', null, 'tls', 'mtls'],
+        ['virtualInbound-catchall-http', null, 'raw_buffer', ''],
+        ['virtualInbound', null, 'tls', 'mtls'],
+        ['virtualInbound', null, 'raw_buffer', ''],
+        ['virtualInbound', null, 'tls', ''],
+        ['0.0.0.0_9081', 9081, 'tls', 'mtls'],
+        ['0.0.0.0_9081', 9081, 'raw_buffer', ''],
+        ['0.0.0.0_9082', 9082, 'tls', 'mtls'],
+        ['0.0.0.0_9082', 9082, 'raw_buffer', ''],
+      ],
+    );
     assert.equal(listeners[2]!.useOriginalDst, true);
     assert.equal(listeners[1]!.bindToPort, false);
     // HTTP ports are matched by the HTTP inspector's ALPN; anything else falls through.

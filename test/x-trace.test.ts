@@ -105,7 +105,7 @@ describe('isthmusctl x trace, offline (-d examples)', function () {
     const t = json(r.stdout);
     assert.equal(t.proxy.workload, 'echo-v2-7c9b4.default');
     assert.deepEqual([t.request.address, t.request.port, t.request.direction], ['127.0.0.1', 17072, 'inbound']);
-    assert.deepEqual([t.result.listener, t.result.filterChain, t.result.cluster], ['virtualInbound', 'inbound_0.0.0.0_17072', 'inbound|17072||']);
+    assert.deepEqual([t.result.listener, t.result.filterChain, t.result.cluster], ['virtualInbound', '0.0.0.0_17072', 'inbound|17072||']);
     assert.deepEqual(t.steps.find((s) => s.step === 'cluster')!.resources, [{ kind: 'Service', namespace: 'default', name: 'echo', role: 'echo.default.svc.cluster.local, served by this proxy' }]);
   });
 
