@@ -8,11 +8,14 @@ import { defaultMeshConfig, type MeshConfig } from '../model/mesh.js';
 import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
+import { createCitadel, type Citadel } from '../../citadel/index.js';
 import { formatAddress, type ListenAddress } from './address.js';
 
 export interface IsthmusOptions {
   configDir: string;
   grpcAddr: ListenAddress;
+  /** xDS and Istio's CA over TLS (istiod's 15012); absent: not served. */
+  secureGrpcAddr?: ListenAddress;
   httpAddr: ListenAddress;
   monitoringAddr: ListenAddress;
   domainSuffix: string;
@@ -24,7 +27,8 @@ export interface IsthmusOptions {
 export interface Isthmus {
   discovery: DiscoveryService;
   source: DirectoryConfigSource;
-  addresses: { grpc: string; http: string; monitoring: string };
+  citadel?: Citadel;
+  addresses: { grpc: string; secureGrpc?: string; http: string; monitoring: string };
   close(): Promise<void>;
 }
 
@@ -69,6 +73,22 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   const grpcAddr = formatAddress({ host: opts.grpcAddr.host, port: grpcPort });
   log.info({ addr: grpcAddr }, 'xDS (plaintext gRPC) listening');
 
+  // The CA and xDS share the TLS port, as on istiod; its serving certificate comes from the CA.
+  let citadel: Citadel | undefined;
+  let secure: GrpcServer | undefined;
+  let secureAddr: string | undefined;
+  if (opts.secureGrpcAddr) {
+    citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }) });
+    secure = new GrpcServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    secure.addService(discovery.server.serviceDefinition(), discovery.server.implementation());
+    citadel.addToServer(secure);
+    const securePort = await new Promise<number>((resolve, reject) =>
+      secure!.bindAsync(formatAddress(opts.secureGrpcAddr!), citadel!.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    secureAddr = formatAddress({ host: opts.secureGrpcAddr.host, port: securePort });
+    log.info({ addr: secureAddr, ca: citadel.mode, rootCert: citadel.rootCertFile }, 'xDS and CA (TLS gRPC) listening');
+  }
+
   const deps = { store: source.store, discovery, metrics, ready: () => true };
   const http = await listenHttp((cb) => startHttpServer(deps, opts.httpAddr.host, opts.httpAddr.port, cb));
   log.info({ addr: http.addr }, 'HTTP debug listening');
@@ -78,12 +98,15 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   return {
     discovery,
     source,
-    addresses: { grpc: grpcAddr, http: http.addr, monitoring: monitoring.addr },
+    citadel,
+    addresses: { grpc: grpcAddr, secureGrpc: secureAddr, http: http.addr, monitoring: monitoring.addr },
     async close() {
       source.close();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpc.forceShutdown();
+      secure?.forceShutdown();
+      await citadel?.close();
       await Promise.all([http.server, monitoring.server].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },
   };

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     .description('Isthmus control plane: serves xDS for Envoy sidecars and proxyless gRPC')
     .option('--configDir <dir>', 'directory of Istio/Kubernetes YAML to serve (watched); default: the bundled example mesh')
     .option('--grpcAddr <addr>', 'plaintext xDS gRPC address', ':15010')
+    .option('--secureGRPCAddr <addr>', 'xDS and CA over TLS (empty to disable)', ':15012')
     .option('--httpAddr <addr>', 'HTTP debug address (/ready, /debug/*)', ':8080')
     .option('--monitoringAddr <addr>', 'Prometheus /metrics address', ':15014')
     .option('--domain <suffix>', 'DNS domain suffix of services', 'cluster.local')
@@ -32,12 +33,13 @@ async function main(): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
     throw e;
   }
-  const o = program.opts<{ configDir?: string; grpcAddr: string; httpAddr: string; monitoringAddr: string; domain: string; log_output_level: string }>();
+  const o = program.opts<{ configDir?: string; grpcAddr: string; secureGRPCAddr: string; httpAddr: string; monitoringAddr: string; domain: string; log_output_level: string }>();
 
   let addrs;
   try {
     addrs = {
       grpcAddr: parseListenAddress('--grpcAddr', o.grpcAddr),
+      secureGrpcAddr: o.secureGRPCAddr ? parseListenAddress('--secureGRPCAddr', o.secureGRPCAddr) : undefined,
       httpAddr: parseListenAddress('--httpAddr', o.httpAddr),
       monitoringAddr: parseListenAddress('--monitoringAddr', o.monitoringAddr),
     };

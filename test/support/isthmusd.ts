@@ -2,11 +2,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface RunningIsthmusd {
   grpc: string;
+  secureGrpc: string;
+  /** Where the CA keeps its root (a temporary directory per run). */
+  citadelDir: string;
   http: string;
   monitoring: string;
   logs: Record<string, unknown>[];
@@ -19,10 +25,11 @@ export interface RunningIsthmusd {
 
 /** Without `configDir`, isthmusd serves the bundled example mesh, as `npm start` does. */
 export function startIsthmusd(configDir: string | undefined, env: Record<string, string> = {}, extraArgs: string[] = []): Promise<RunningIsthmusd> {
+  const citadelDir = mkdtempSync(join(tmpdir(), 'isthmusd-citadel-'));
   const child = spawn(
     process.execPath,
-    [`${ROOT}/bin/isthmusd`, ...(configDir ? ['--configDir', configDir] : []), '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', ...extraArgs],
-    { env: { ...process.env, PILOT_DEBOUNCE_AFTER: '20ms', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    [`${ROOT}/bin/isthmusd`, ...(configDir ? ['--configDir', configDir] : []), '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', '--secureGRPCAddr', '127.0.0.1:0', ...extraArgs],
+    { env: { ...process.env, PILOT_DEBOUNCE_AFTER: '20ms', ISTHMUS_CITADEL_DIR: citadelDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
   const stderr: string[] = [];
@@ -61,6 +68,8 @@ export function startIsthmusd(configDir: string | undefined, env: Record<string,
     waitForLog((l) => l.msg === 'isthmusd ready', 30000).then((ready) => {
       resolve({
         grpc: ready.grpc as string,
+        secureGrpc: ready.secureGrpc as string,
+        citadelDir,
         http: ready.http as string,
         monitoring: ready.monitoring as string,
         logs,
@@ -69,8 +78,12 @@ export function startIsthmusd(configDir: string | undefined, env: Record<string,
         waitForLog,
         stop: () =>
           new Promise<void>((res) => {
-            if (child.exitCode !== null) return res();
-            child.once('exit', () => res());
+            const done = () => {
+              rmSync(citadelDir, { recursive: true, force: true });
+              res();
+            };
+            if (child.exitCode !== null) return done();
+            child.once('exit', done);
             child.kill('SIGTERM');
           }),
       });

@@ -1,0 +1,66 @@
+// isthmusd's TLS port (istiod's 15012): Istio's CA and xDS on one listener, served with a
+// certificate the mesh root signs, as pilot-agent and proxyless gRPC dial it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { fromBinary, toBinary, create } from '@bufbuild/protobuf';
+import { startIsthmusd, type RunningIsthmusd } from './support/isthmusd.js';
+import { IstioCaClient, TestIssuer, opensslCsr, opensslVerify, opensslText } from '../citadel/testing.js';
+import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { TYPE } from '../pilot/networking/envoy.js';
+import { sidecarNode } from './support/ads-client.js';
+import { ROOT } from './support/isthmusd.js';
+
+describe('isthmusd secure port: CA and xDS over TLS', function () {
+  this.timeout(60000);
+  let isthmusd: RunningIsthmusd;
+  let issuer: TestIssuer;
+  let rootPem: string;
+
+  before(async () => {
+    issuer = await TestIssuer.create();
+    const rule = { issuer: issuer.issuer, audiences: ['istio-ca'], jwks: issuer.jwks };
+    isthmusd = await startIsthmusd(join(ROOT, 'examples'), { JWT_RULE: JSON.stringify(rule) });
+    rootPem = readFileSync(join(isthmusd.citadelDir, 'root-cert.pem'), 'utf8');
+  });
+  after(async () => isthmusd?.stop());
+
+  it('signs a workload CSR for the token\'s identity; openssl verifies the chain against the written root', async () => {
+    const ca = new IstioCaClient({ address: isthmusd.secureGrpc, rootPem });
+    try {
+      const { csrPem } = await opensslCsr('ec-p256');
+      const res = await ca.createCertificate(csrPem, { token: await issuer.token('default', 'echo') });
+      assert.ok(res.certChain.length >= 2);
+      assert.equal((await opensslVerify(res.certChain, rootPem)).ok, true);
+      assert.match(await opensslText(res.certChain[0]!), /URI:spiffe:\/\/cluster\.local\/ns\/default\/sa\/echo/);
+      const refused = await ca.createCertificate(csrPem, {}).then(() => undefined, (e: grpc.ServiceError) => e);
+      assert.equal(refused?.code, grpc.status.UNAUTHENTICATED);
+    } finally {
+      ca.close();
+    }
+  });
+
+  it('serves ADS on the same TLS port', async () => {
+    const creds = grpc.credentials.createSsl(Buffer.from(rootPem));
+    const client = new grpc.Client(isthmusd.secureGrpc, creds, { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' });
+    const stream = client.makeBidiStreamRequest(
+      '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+      (m: unknown) => Buffer.from(toBinary(DiscoveryRequestSchema, m as never)),
+      (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+    );
+    try {
+      const first = new Promise<DiscoveryResponse>((resolve, reject) => {
+        stream.once('data', resolve);
+        stream.once('error', reject);
+      });
+      stream.write(create(DiscoveryRequestSchema, { node: sidecarNode(), typeUrl: TYPE.cluster }));
+      const res = await first;
+      assert.equal(res.typeUrl, TYPE.cluster);
+      assert.ok(res.resources.length > 0);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+});
