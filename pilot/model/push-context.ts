@@ -8,6 +8,7 @@ import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
 import type { MeshConfig } from './mesh.js';
 import type { Proxy } from './proxy.js';
+import { buildSidecarScope, selectSidecar, type SidecarScope } from './sidecar-scope.js';
 import { isVisibleTo, resolveExportTo, type IstioEndpoint, type Service } from './service.js';
 
 /** A VirtualService with its hosts, gateways and exportTo already resolved. */
@@ -38,6 +39,8 @@ export class PushContext {
   readonly virtualServices: readonly ResolvedVirtualService[];
   readonly destinationRules: readonly ResolvedDestinationRule[];
   readonly peerAuthentications: readonly Resource<PeerAuthentication>[];
+  readonly sidecars: readonly Resource<net.Sidecar>[];
+  private readonly scopes = new Map<string, SidecarScope>();
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
@@ -53,6 +56,7 @@ export class PushContext {
     store: ConfigStore,
   ) {
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
+    this.sidecars = store.list<net.Sidecar>('Sidecar');
     this.virtualServices = store.list<net.VirtualService>('VirtualService').map((r) => this.resolveVirtualService(r));
     this.destinationRules = store.list<net.DestinationRule>('DestinationRule').map((r) => ({
       resource: r,
@@ -109,8 +113,31 @@ export class PushContext {
     return v;
   }
 
+  /** The proxy's view after its Sidecar resource (cached per namespace and label set). */
+  sidecarScope(proxy: Proxy): SidecarScope {
+    const sidecar = this.sidecars.length ? selectSidecar(this.sidecars, proxy, this.mesh.rootNamespace) : undefined;
+    const key = sidecar ? `${sidecar.meta.namespace}/${sidecar.meta.name}@${proxy.namespace}` : `@${proxy.namespace}`;
+    let scope = this.scopes.get(key);
+    if (!scope) {
+      scope = buildSidecarScope(sidecar, this.servicesVisibleTo(proxy.namespace), this.virtualServices, this.mesh.outboundTrafficPolicy);
+      this.scopes.set(key, scope);
+    }
+    return scope;
+  }
+
+  /** Services the proxy sees (exportTo, then its Sidecar's egress hosts). */
+  servicesFor(proxy: Proxy): Service[] {
+    return this.sidecarScope(proxy).services;
+  }
+
   serviceForHostname(proxy: Proxy, hostname: string): Service | undefined {
-    return this.visibility(proxy.namespace).byHost.get(hostname);
+    return this.sidecarScope(proxy).byHost.get(hostname);
+  }
+
+  /** The VirtualService for `svc` among those the proxy's Sidecar lets it see. */
+  virtualServiceForProxy(proxy: Proxy, svc: Service): ResolvedVirtualService | undefined {
+    const scope = this.sidecarScope(proxy);
+    return this.virtualServiceFor(proxy.namespace, svc, MESH_GATEWAY, scope.sidecar ? scope.virtualServices : undefined);
   }
 
   endpoints(svc: Service): readonly IstioEndpoint[] {
@@ -118,13 +145,14 @@ export class PushContext {
   }
 
   /** The VirtualService that routes `svc` for proxies of `namespace` on `gateway` (oldest first wins). */
-  virtualServiceFor(namespace: string, svc: Service, gateway = MESH_GATEWAY): ResolvedVirtualService | undefined {
+  virtualServiceFor(namespace: string, svc: Service, gateway = MESH_GATEWAY, allowed?: ReadonlySet<ResolvedVirtualService>): ResolvedVirtualService | undefined {
     let best: { vs: ResolvedVirtualService; specificity: number } | undefined;
     const candidates = [...(this.vsByHost.get(svc.hostname) ?? []), ...this.vsWildcard];
     // Oldest first, as in the full list, so ties keep Istio's "first wins".
     if (this.vsWildcard.length) candidates.sort((a, b) => this.virtualServices.indexOf(a) - this.virtualServices.indexOf(b));
     for (const vs of candidates) {
       if (!vs.gateways.includes(gateway)) continue;
+      if (allowed && !allowed.has(vs)) continue;
       if (!(vs.exportTo.has('*') || vs.exportTo.has(namespace))) continue;
       for (const h of vs.hosts) {
         if (!hostMatches(h, svc.hostname)) continue;

@@ -74,3 +74,58 @@ export function downstreamTlsSocket(ctx: DownstreamTlsContext): TransportSocket 
     configType: { case: 'typedConfig', value: anyPack(DownstreamTlsContextSchema, ctx) },
   });
 }
+
+/** SDS names the agent serves from files: `file-cert:CERT~KEY` and `file-root:CA`. */
+export function fileCertSecretName(cert: string, key: string): string {
+  return `file-cert:${cert}~${key}`;
+}
+
+export interface ServerTls {
+  mode?: string;
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  subjectAltNames?: string[];
+}
+
+/**
+ * A listener's TLS context from Istio's ServerTLSSettings: MUTUAL and ISTIO_MUTUAL require a
+ * client certificate; credentialName reads a Kubernetes secret over SDS; otherwise certificates
+ * are files the agent serves over SDS.
+ */
+export function serverTlsContext(tls: ServerTls): DownstreamTlsContext {
+  const mutual = tls.mode === 'MUTUAL' || tls.mode === 'ISTIO_MUTUAL';
+  const validate = mutual || tls.mode === 'OPTIONAL_MUTUAL';
+  let certName: string;
+  let rootName: string;
+  if (tls.mode === 'ISTIO_MUTUAL') {
+    certName = SDS_DEFAULT;
+    rootName = SDS_ROOT;
+  } else if (tls.credentialName) {
+    certName = `kubernetes://${tls.credentialName}`;
+    rootName = `kubernetes://${tls.credentialName}-cacert`;
+  } else if (tls.serverCertificate && tls.privateKey) {
+    certName = fileCertSecretName(tls.serverCertificate, tls.privateKey);
+    rootName = tls.caCertificates ? `file-root:${tls.caCertificates}` : SDS_ROOT;
+  } else {
+    certName = SDS_DEFAULT;
+    rootName = SDS_ROOT;
+  }
+  return create(DownstreamTlsContextSchema, {
+    requireClientCertificate: mutual,
+    commonTlsContext: {
+      alpnProtocols: ALPN_HTTP,
+      tlsCertificateSdsSecretConfigs: [sdsSecretConfig(certName)],
+      validationContextType: validate
+        ? {
+            case: 'combinedValidationContext',
+            value: {
+              defaultValidationContext: { matchSubjectAltNames: (tls.subjectAltNames ?? []).map((san) => ({ matchPattern: { case: 'exact' as const, value: san } })) },
+              validationContextSdsSecretConfig: sdsSecretConfig(rootName),
+            },
+          }
+        : { case: undefined },
+    },
+  });
+}

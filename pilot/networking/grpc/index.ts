@@ -66,7 +66,7 @@ function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource
   const filter = listenerFilter(watch.names, proxy);
   const out: NamedResource[] = [];
   const all = watch.names.length === 0;
-  for (const svc of push.servicesVisibleTo(proxy.namespace)) {
+  for (const svc of push.servicesFor(proxy)) {
     const match = all ? { requestedNames: new Set([svc.hostname]), ports: new Set<number>() } : filter.get(svc.hostname);
     if (!match) continue;
     for (const requested of [...match.requestedNames].sort()) {

@@ -35,7 +35,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
   const claimed = new Map<ResolvedVirtualService, Service[]>();
   const unclaimed: Service[] = [];
   for (const svc of onPort) {
-    const vs = push.virtualServiceFor(proxy.namespace, svc);
+    const vs = push.virtualServiceForProxy(proxy, svc);
     if (vs) {
       let list = claimed.get(vs);
       if (!list) claimed.set(vs, (list = []));
@@ -45,7 +45,11 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
 
   const sources: VhostSource[] = [];
   // VirtualServices whose hosts name no service still get virtual hosts on port 80, as in Istio.
-  const vsList = port === 80 ? push.virtualServices.filter((vs) => vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace))) : [...claimed.keys()];
+  const allowed = push.sidecarScope(proxy).virtualServices;
+  const vsList =
+    port === 80
+      ? push.virtualServices.filter((vs) => allowed.has(vs) && vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace)))
+      : [...claimed.keys()];
   for (const vs of vsList) {
     const routes = routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec: vs.resource.spec }, port);
     const svcs = claimed.get(vs) ?? [];

@@ -83,6 +83,8 @@ function passthroughCluster(push: PushContext, name: string, sourceAddress?: str
  * Their `istio` metadata names the services, for telemetry.
  */
 function inboundClusters(push: PushContext, proxy: Proxy): Cluster[] {
+  const scope = push.sidecarScope(proxy);
+  if (scope.ingress.length) return sidecarIngressClusters(push, proxy);
   const byPort = new Map<number, Service[]>();
   for (const inst of proxyServiceInstances(push, proxy)) {
     const list = byPort.get(inst.endpoint.endpointPort) ?? [];
@@ -113,9 +115,45 @@ function inboundClusters(push: PushContext, proxy: Proxy): Cluster[] {
   return out;
 }
 
+/**
+ * Clusters for a Sidecar's ingress listeners: to its defaultEndpoint (`127.0.0.1:P`, or
+ * `0.0.0.0:P` meaning the pod IP), or keeping the original destination without one.
+ */
+function sidecarIngressClusters(push: PushContext, proxy: Proxy): Cluster[] {
+  const scope = push.sidecarScope(proxy);
+  const out: Cluster[] = [];
+  for (const i of scope.ingress) {
+    const port = i.port?.number;
+    if (!port) continue;
+    const name = subsetKey('inbound', '', '', port);
+    const m = /^(.*):(\d+)$/.exec(i.defaultEndpoint ?? '');
+    let address = '';
+    if (m) {
+      const host = m[1]!;
+      if (host === '0.0.0.0') address = proxy.ipAddresses.find((ip) => !ip.includes(':')) ?? '127.0.0.1';
+      else if (host === '127.0.0.1' || host === '[::1]') address = host.replace(/^\[|\]$/g, '');
+    }
+    let c: Cluster;
+    if (address && m) {
+      c = baseCluster(push, name);
+      c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
+      c.loadAssignment = create(ClusterLoadAssignmentSchema, {
+        clusterName: name,
+        endpoints: [{ lbEndpoints: [{ hostIdentifier: { case: 'endpoint', value: { address: { address: { case: 'socketAddress', value: { address, portSpecifier: { case: 'portValue', value: Number(m[2]) } } } } } } }] }],
+      });
+      if (address !== '127.0.0.1' && address !== '::1') c.upstreamBindConfig = create(BindConfigSchema, { sourceAddress: { address: '127.0.0.6', portSpecifier: { case: 'portValue', value: 0 } } });
+    } else {
+      c = passthroughCluster(push, name, '127.0.0.6');
+      c.cleanupInterval = duration(60);
+    }
+    out.push(c);
+  }
+  return out;
+}
+
 export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const out: Cluster[] = [];
-  for (const svc of push.servicesVisibleTo(proxy.namespace)) {
+  for (const svc of push.servicesFor(proxy)) {
     const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;

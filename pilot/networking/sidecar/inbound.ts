@@ -23,10 +23,10 @@ import { RouteActionSchema, RouteSchema, RetryPolicySchema } from '../../../gen/
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { effectiveMtls, mtlsForPort, type EffectiveMtls, type MtlsMode } from '../../model/authn.js';
-import type { Protocol } from '../../model/service.js';
+import { parseProtocol, type Protocol } from '../../model/service.js';
 import { duration } from '../envoy.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, subsetKey, VIRTUAL_INBOUND_LISTENER } from '../names.js';
-import { downstreamTlsSocket, inboundMtlsContext } from '../tls.js';
+import { downstreamTlsSocket, inboundMtlsContext, serverTlsContext, type ServerTls } from '../tls.js';
 import { listenerFilter, socketAddress, WILDCARD } from './common.js';
 import { proxyServiceInstances } from './instances.js';
 import { listenerProtocol, PLAINTEXT_HTTP_ALPNS } from './outbound.js';
@@ -80,6 +80,10 @@ function matchOptions(mode: MtlsMode, protocol: 'HTTP' | 'TCP' | 'AUTO'): MatchO
 
 interface ChainConfig {
   clusterName: string;
+  /** Address in the chain name: 0.0.0.0 for services, the pod IP for Sidecar ingress listeners. */
+  bind: string;
+  /** TLS terminated on a Sidecar ingress port (its `tls`), used when mTLS is DISABLE there. */
+  tls?: ServerTls;
   /** The service port (0 for passthrough), used in virtual host names. */
   servicePort: number;
   /** The port traffic arrives on; 0 matches any port. */
@@ -91,7 +95,7 @@ interface ChainConfig {
 
 function chainName(cc: ChainConfig, protocol: ChainProtocol): string {
   if (cc.passthrough) return protocol === 'HTTP' ? 'virtualInbound-catchall-http' : VIRTUAL_INBOUND_LISTENER;
-  return `${WILDCARD}_${cc.targetPort}`;
+  return `${cc.bind}_${cc.targetPort}`;
 }
 
 function inboundRoute(cc: ChainConfig) {
@@ -130,7 +134,25 @@ function tcpFilters(cluster: string, statPrefix = cluster) {
   return [create(FilterSchema, { name: 'envoy.filters.network.tcp_proxy', configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } })];
 }
 
+/** After TLS termination HTTPS carries HTTP and TLS carries TCP. */
+function afterTlsTermination(p: Protocol): Protocol {
+  return p === 'HTTPS' ? 'HTTP' : p === 'TLS' ? 'TCP' : p;
+}
+
 function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
+  if (cc.tls && mode === 'DISABLE') {
+    // The Sidecar's own TLS replaces mesh mTLS on this port.
+    const terminated = { ...cc, protocol: afterTlsTermination(cc.protocol) };
+    const protocol: ChainProtocol = listenerProtocol(terminated.protocol) === 'HTTP' ? 'HTTP' : 'TCP';
+    return [
+      create(FilterChainSchema, {
+        name: chainName(terminated, protocol),
+        filterChainMatch: create(FilterChainMatchSchema, { transportProtocol: 'tls', destinationPort: cc.targetPort }),
+        filters: protocol === 'HTTP' ? httpFilters(terminated) : tcpFilters(cc.clusterName),
+        transportSocket: downstreamTlsSocket(serverTlsContext(cc.tls)),
+      }),
+    ];
+  }
   const lp = listenerProtocol(cc.protocol) ?? 'TCP';
   return matchOptions(mode, lp).map((opt) =>
     create(FilterChainSchema, {
@@ -154,6 +176,7 @@ function serviceChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] {
     if (byPort.has(target)) continue;
     byPort.set(target, {
       clusterName: subsetKey('inbound', '', '', target),
+      bind: WILDCARD,
       servicePort: inst.port.port,
       targetPort: target,
       protocol: inst.port.protocol,
@@ -175,7 +198,7 @@ function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts:
   const settings: { port: number; mode: MtlsMode }[] = [{ port: 0, mode: mtls.mode }];
   for (const [port, mode] of [...mtls.perPort].sort(([a], [b]) => a - b)) if (!servicePorts.has(port)) settings.push({ port, mode });
   for (const s of settings) {
-    const cc: ChainConfig = { clusterName: INBOUND_PASSTHROUGH_CLUSTER, servicePort: 0, targetPort: s.port, protocol: 'UnsupportedProtocol', hostname: '', passthrough: true };
+    const cc: ChainConfig = { clusterName: INBOUND_PASSTHROUGH_CLUSTER, bind: WILDCARD, servicePort: 0, targetPort: s.port, protocol: 'UnsupportedProtocol', hostname: '', passthrough: true };
     out.push(...chainsFor(cc, s.mode));
   }
   void push;
@@ -220,9 +243,39 @@ function inspectorFilters(chains: FilterChain[]): ListenerFilter[] {
   return out;
 }
 
+/** A Sidecar with ingress listeners replaces the service-derived chains with its own. */
+function sidecarChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] | undefined {
+  const scope = push.sidecarScope(proxy);
+  if (!scope.ingress.length) return undefined;
+  const bind = proxy.ipAddresses.find(isGlobalUnicast) ?? WILDCARD;
+  const byPort = new Map<number, ChainConfig>();
+  for (const i of scope.ingress) {
+    const port = i.port?.number;
+    if (!port || byPort.has(port)) continue;
+    byPort.set(port, {
+      clusterName: subsetKey('inbound', '', '', port),
+      bind: i.bind || bind,
+      servicePort: port,
+      targetPort: port,
+      protocol: parseProtocol(i.port?.protocol),
+      hostname: `${scope.sidecar!.meta.name}.${scope.sidecar!.meta.namespace}`,
+      passthrough: false,
+      tls: i.tls && process.env.ENABLE_TLS_ON_SIDECAR_INGRESS === 'true' ? i.tls : undefined,
+    });
+  }
+  return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
+}
+
+/** Not loopback, link-local or unspecified: an address other hosts can reach. */
+export function isGlobalUnicast(ip: string): boolean {
+  if (ip.includes(':')) return !(ip === '::' || ip === '::1' || ip.toLowerCase().startsWith('fe80'));
+  const [a, b] = ip.split('.').map(Number) as [number, number];
+  return !(a === 0 || a === 127 || (a === 169 && b === 254) || a >= 224);
+}
+
 export function virtualInboundListener(push: PushContext, proxy: Proxy): Listener {
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
-  const configs = serviceChainConfigs(push, proxy);
+  const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
   const chains = [
     ...passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort))),
     ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort))),

@@ -47,7 +47,7 @@ function isTcpOnly(p: Protocol): boolean {
 }
 
 /** Port 15001 itself is black-holed, so connections can never loop back into the capture listener. */
-function virtualOutbound(push: PushContext): Listener {
+function virtualOutbound(push: PushContext, proxy: Proxy): Listener {
   const blackhole = tcpProxyChain('virtualOutbound-blackhole', BLACKHOLE_CLUSTER);
   blackhole.filterChainMatch = create(FilterChainMatchSchema, { destinationPort: VIRTUAL_OUTBOUND_PORT });
   return create(ListenerSchema, {
@@ -55,13 +55,13 @@ function virtualOutbound(push: PushContext): Listener {
     address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [blackhole, create(FilterChainSchema, { name: 'virtualOutbound-catchall-tcp', filters: catchAllFilters(push) })],
+    filterChains: [blackhole, create(FilterChainSchema, { name: 'virtualOutbound-catchall-tcp', filters: catchAllFilters(push, proxy) })],
   });
 }
 
 export function sidecarListeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   // Istio's order: outbound listeners, virtualOutbound, then inbound.
-  const all = [...outboundListeners(push, proxy, push.servicesVisibleTo(proxy.namespace)), virtualOutbound(push), virtualInboundListener(push, proxy)];
+  const all = [...outboundListeners(push, proxy, push.servicesFor(proxy)), virtualOutbound(push, proxy), virtualInboundListener(push, proxy)];
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
   return all.filter((l) => !wanted || wanted.has(l.name)).map((l) => ({ name: l.name, resource: anyPack(ListenerSchema, l) }));
 }

@@ -129,8 +129,10 @@ function l4Matches(m: L4Match | undefined, proxy: Proxy, port: number): boolean 
 
 /** VirtualServices bound to the mesh whose hosts cover this service. */
 function virtualServicesFor(push: PushContext, proxy: Proxy, svc: Service) {
+  const allowed = push.sidecarScope(proxy).virtualServices;
   return push.virtualServices.filter(
-    (vs) => vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace)) && vs.hosts.some((h) => hostMatches(h, svc.hostname)),
+    (vs) =>
+      allowed.has(vs) && vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace)) && vs.hosts.some((h) => hostMatches(h, svc.hostname)),
   );
 }
 
@@ -289,12 +291,12 @@ function mergeChains(entry: ListenerEntry, incoming: ChainOpts[]): void {
 }
 
 /** The catch-all network filters: pass through (ALLOW_ANY) or black-hole (REGISTRY_ONLY). */
-export function catchAllFilters(push: PushContext): Filter[] {
-  const cluster = push.mesh.outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+export function catchAllFilters(push: PushContext, proxy: Proxy): Filter[] {
+  const cluster = push.sidecarScope(proxy).outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
   return [tcpProxyFilter(cluster, cluster)];
 }
 
-function toListener(push: PushContext, entry: ListenerEntry): Listener {
+function toListener(push: PushContext, proxy: Proxy, entry: ListenerEntry): Listener {
   const name = `${entry.bind}_${entry.port}`;
   const listener = create(ListenerSchema, {
     name,
@@ -339,7 +341,7 @@ function toListener(push: PushContext, entry: ListenerEntry): Listener {
   } else if (defaultChain) {
     listener.defaultFilterChain = defaultChain;
   } else {
-    listener.defaultFilterChain = create(FilterChainSchema, { name: PASSTHROUGH_FILTER_CHAIN, filterChainMatch: {}, filters: catchAllFilters(push) });
+    listener.defaultFilterChain = create(FilterChainSchema, { name: PASSTHROUGH_FILTER_CHAIN, filterChainMatch: {}, filters: catchAllFilters(push, proxy) });
   }
   return listener;
 }
@@ -366,5 +368,5 @@ export function outboundListeners(push: PushContext, proxy: Proxy, services: rea
       addServicePort(push, proxy, entries, svc, port);
     }
   }
-  return [...entries.values()].map((e) => toListener(push, e));
+  return [...entries.values()].map((e) => toListener(push, proxy, e));
 }

@@ -11,8 +11,8 @@ import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { NamedResource, Watch } from '../generator.js';
 
 /** The catch-all virtual host: unknown hosts pass through (ALLOW_ANY) or get a 502 (REGISTRY_ONLY). */
-function catchAllVirtualHost(push: PushContext): VirtualHost {
-  if (push.mesh.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+function catchAllVirtualHost(push: PushContext, proxy: Proxy): VirtualHost {
+  if (push.sidecarScope(proxy).outboundTrafficPolicy === 'REGISTRY_ONLY') {
     return create(VirtualHostSchema, {
       name: BLOCK_ALL_VHOST,
       domains: ['*'],
@@ -38,7 +38,7 @@ function sniffedVirtualHosts(vhosts: VirtualHost[], routeName: string): VirtualH
 }
 
 export function sidecarRoutes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const services = push.servicesVisibleTo(proxy.namespace);
+  const services = push.servicesFor(proxy);
   const out: NamedResource[] = [];
   for (const name of watch.names) {
     // "8080" for a port's shared listener, "host:8080" for a sniffed per-service listener.
@@ -49,7 +49,7 @@ export function sidecarRoutes(push: PushContext, proxy: Proxy, watch: Watch): Na
     let virtualHosts = outboundVirtualHosts(push, proxy, port, services);
     if (sniffed) virtualHosts = sniffedVirtualHosts(virtualHosts, name);
     virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (!sniffed) virtualHosts.push(catchAllVirtualHost(push));
+    if (!sniffed) virtualHosts.push(catchAllVirtualHost(push, proxy));
     const rc = create(RouteConfigurationSchema, { name, virtualHosts, validateClusters: false, ignorePortInHostMatching: true, maxDirectResponseBodySizeBytes: 1024 * 1024 });
     out.push({ name, resource: anyPack(RouteConfigurationSchema, rc) });
   }
