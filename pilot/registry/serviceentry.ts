@@ -69,7 +69,8 @@ export function serviceEntryServices(store: ConfigStore): { services: Service[];
         name: res.meta.name,
         registry: 'External',
         ports,
-        addresses: (se.addresses ?? []).filter((a) => !a.includes('/')),
+        // CIDR addresses are kept: outbound listeners match them as destination prefix ranges.
+        addresses: se.addresses ?? [],
         resolution,
         meshExternal: se.location !== 'MESH_INTERNAL',
         exportTo: resolveExportTo(se.exportTo, ns),

@@ -112,7 +112,7 @@ export function serviceDomains(svc: Service, port: number, proxy: Proxy): { doma
   if (svc.resolution === 'Passthrough' && svc.registry === 'Kubernetes') {
     for (const d of [...domains]) domains.push(`*.${d}`);
   }
-  for (const vip of svc.addresses) if (vip && vip !== '0.0.0.0') add(domains, vip);
+  for (const vip of svc.addresses) if (vip && vip !== '0.0.0.0' && !vip.includes('/')) add(domains, vip);
   return { domains, altHosts };
 }
 

@@ -75,13 +75,37 @@ function isMatchAll(c: ChainOpts): boolean {
   return (!c.sniHosts?.length || c.sniHosts.includes('*')) && !c.applicationProtocols?.length && !c.transportProtocol && !c.destinationCidrs?.length;
 }
 
+/** "10.1.2.3/16" → "10.1.0.0/16" (IPv6 too): CIDRs equal after masking are the same match. */
+function maskedCidr(text: string): string {
+  const [addr, len] = text.split('/');
+  if (!addr) return text;
+  const v6 = addr.includes(':');
+  const width = v6 ? 128 : 32;
+  let value: bigint;
+  if (v6) {
+    const [head, tail] = addr.split('::') as [string, string | undefined];
+    const h = head ? head.split(':') : [];
+    const tl = tail !== undefined && tail !== '' ? tail.split(':') : [];
+    const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl];
+    if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return text;
+    value = groups.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
+  } else {
+    const octets = addr.split('.');
+    if (octets.length !== 4 || octets.some((o) => !/^\d+$/.test(o))) return text;
+    value = octets.reduce((acc, o) => (acc << 8n) + BigInt(Number(o)), 0n);
+  }
+  const bits = len === undefined ? width : Number(len);
+  const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
+  return `${v6 ? 'v6' : 'v4'}:${(value & mask).toString(16)}/${bits}`;
+}
+
 function conflicts(a: ChainOpts, b: ChainOpts): boolean {
   if ((a.transportProtocol ?? '') !== (b.transportProtocol ?? '')) return false;
   if ((a.applicationProtocols ?? []).join(',') !== (b.applicationProtocols ?? []).join(',')) return false;
-  const set = (xs: string[] | undefined, drop: (s: string) => boolean) => [...new Set((xs ?? []).filter((x) => !drop(x)))].sort().join(',');
+  const set = (xs: string[] | undefined, drop: (s: string) => boolean, norm = (s: string) => s) => [...new Set((xs ?? []).filter((x) => !drop(x)).map(norm))].sort().join(',');
   if (set(a.sniHosts, (s) => s === '*') !== set(b.sniHosts, (s) => s === '*')) return false;
   const unspecified = (s: string) => s === '*' || s.startsWith('0.0.0.0');
-  return set(a.destinationCidrs, unspecified) === set(b.destinationCidrs, unspecified);
+  return set(a.destinationCidrs, unspecified, maskedCidr) === set(b.destinationCidrs, unspecified, maskedCidr);
 }
 
 function tcpProxyFilter(statPrefix: string, cluster: string | { name: string; weight: number }[]): Filter {
@@ -159,7 +183,7 @@ function tlsChains(push: PushContext, proxy: Proxy, svc: Service, port: ServiceP
   }
   if (out.length) return out;
   const cluster = subsetKey('outbound', '', svc.hostname, defaultClusterPort(svc, port));
-  const address = serviceAddress(svc);
+  const address = serviceAddress(svc).includes('/') ? '' : serviceAddress(svc);
   const needSni = !!cidrs?.length || !address || (address === WILDCARD && bind === WILDCARD);
   return [{ sniHosts: needSni ? [svc.hostname] : undefined, destinationCidrs: cidrs, networkFilters: [tcpProxyFilter(cluster, cluster)] }];
 }
