@@ -61,27 +61,34 @@ class Inbox<T> {
   }
 }
 
-export class SotwClient {
-  readonly responses = new Inbox<DiscoveryResponse>();
+/** One ADS stream: the node goes on the first request only, as Envoy sends it. */
+class AdsStream<Req extends { $typeName: string }, Res> {
+  readonly responses = new Inbox<Res>();
   private readonly client: grpc.Client;
-  private readonly stream: grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+  private readonly stream: grpc.ClientDuplexStream<Req, Res>;
   private first = true;
 
-  constructor(addr: string, private readonly node: Node) {
+  constructor(
+    addr: string,
+    private readonly node: Node,
+    method: string,
+    private readonly reqSchema: typeof DiscoveryRequestSchema | typeof DeltaDiscoveryRequestSchema,
+    resSchema: typeof DiscoveryResponseSchema | typeof DeltaDiscoveryResponseSchema,
+  ) {
     this.client = new grpc.Client(addr, grpc.credentials.createInsecure());
     this.stream = this.client.makeBidiStreamRequest(
-      SOTW,
-      (m: DiscoveryRequest) => Buffer.from(toBinary(DiscoveryRequestSchema, m)),
-      (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+      method,
+      (m: Req) => Buffer.from(toBinary(reqSchema as typeof DiscoveryRequestSchema, m as unknown as DiscoveryRequest)),
+      (b: Buffer) => fromBinary(resSchema, b) as Res,
     );
-    this.stream.on('data', (r: DiscoveryResponse) => this.responses.push(r));
+    this.stream.on('data', (r: Res) => this.responses.push(r));
     this.stream.on('error', () => {});
   }
 
-  send(req: Partial<Omit<DiscoveryRequest, '$typeName'>>): void {
-    const msg = create(DiscoveryRequestSchema, { ...req, node: this.first ? this.node : undefined } as never);
+  send(req: Partial<Omit<Req, '$typeName'>>): void {
+    const msg = create(this.reqSchema as typeof DiscoveryRequestSchema, { ...req, node: this.first ? this.node : undefined } as never);
     this.first = false;
-    this.stream.write(msg);
+    this.stream.write(msg as unknown as Req);
   }
 
   close(): void {
@@ -90,31 +97,14 @@ export class SotwClient {
   }
 }
 
-export class DeltaClient {
-  readonly responses = new Inbox<DeltaDiscoveryResponse>();
-  private readonly client: grpc.Client;
-  private readonly stream: grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
-  private first = true;
-
-  constructor(addr: string, private readonly node: Node) {
-    this.client = new grpc.Client(addr, grpc.credentials.createInsecure());
-    this.stream = this.client.makeBidiStreamRequest(
-      DELTA,
-      (m: DeltaDiscoveryRequest) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, m)),
-      (b: Buffer) => fromBinary(DeltaDiscoveryResponseSchema, b),
-    );
-    this.stream.on('data', (r: DeltaDiscoveryResponse) => this.responses.push(r));
-    this.stream.on('error', () => {});
+export class SotwClient extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
+  constructor(addr: string, node: Node) {
+    super(addr, node, SOTW, DiscoveryRequestSchema, DiscoveryResponseSchema);
   }
+}
 
-  send(req: Partial<Omit<DeltaDiscoveryRequest, '$typeName'>>): void {
-    const msg = create(DeltaDiscoveryRequestSchema, { ...req, node: this.first ? this.node : undefined } as never);
-    this.first = false;
-    this.stream.write(msg);
-  }
-
-  close(): void {
-    this.stream.end();
-    this.client.close();
+export class DeltaClient extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+  constructor(addr: string, node: Node) {
+    super(addr, node, DELTA, DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema);
   }
 }
