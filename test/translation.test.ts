@@ -292,3 +292,44 @@ spec:
     assert.equal(db.loadAssignment?.endpoints.length, 1);
   });
 });
+
+describe('upstream TLS (auto mTLS and DestinationRule tls)', () => {
+  const mesh = `${kubeService('reviews', 9080, [{ version: 'v1', port: 9081 }], 'default', 'http').replace('labels: {app: reviews, version: v1}', 'labels: {app: reviews, version: v1, security.istio.io/tlsMode: istio}')}---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec: {hosts: [api.example.com], location: MESH_EXTERNAL, resolution: DNS, ports: [{number: 443, name: tls, protocol: TLS}]}
+`;
+  const clusters = (yaml: string) =>
+    sidecarGenerators.byType[TYPE.cluster]!(pushFromYaml(yaml), sidecar(), { typeUrl: TYPE.cluster, names: [], wildcard: true }).map((r) => unpack<Cluster>(r));
+
+  it('offers Istio mTLS to endpoints with a sidecar and plaintext to the others, per endpoint metadata', () => {
+    const c = clusters(mesh).find((x) => x.name === 'outbound|9080||reviews.default.svc.cluster.local')!;
+    assert.deepEqual(c.transportSocketMatches.map((m) => [m.name, m.match]), [['tlsMode-istio', { tlsMode: 'istio' }], ['tlsMode-disabled', {}]]);
+    const tls = anyUnpack(c.transportSocketMatches[0]!.transportSocket!.configType.value as never, envoyRegistry()) as unknown as {
+      sni: string;
+      commonTlsContext: { alpnProtocols: string[]; validationContextType: { value: { defaultValidationContext: { matchSubjectAltNames: { matchPattern: { value: string } }[] } } } };
+    };
+    assert.equal(tls.sni, 'outbound_.9080_._.reviews.default.svc.cluster.local');
+    assert.deepEqual(tls.commonTlsContext.alpnProtocols, ['istio-peer-exchange', 'istio']);
+    assert.deepEqual(tls.commonTlsContext.validationContextType.value.defaultValidationContext.matchSubjectAltNames.map((m) => m.matchPattern.value), ['spiffe://cluster.local/ns/default/sa/default']);
+    assert.equal(clusters(mesh).find((x) => x.name === 'outbound|443||api.example.com')!.transportSocketMatches.length, 0, 'no mTLS to a service outside the mesh');
+    const eds = unpack<ClusterLoadAssignment>(sidecarGenerators.byType[TYPE.endpoint]!(pushFromYaml(mesh), sidecar(), { typeUrl: TYPE.endpoint, names: ['outbound|9080||reviews.default.svc.cluster.local'], wildcard: false })[0]!);
+    assert.deepEqual(eds.endpoints[0]!.lbEndpoints[0]!.metadata?.filterMetadata['envoy.transport_socket_match'], { tlsMode: 'istio' });
+  });
+
+  it('follows the DestinationRule: DISABLE turns it off, ISTIO_MUTUAL always applies', () => {
+    const dr = (mode: string) => `${mesh}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec: {host: reviews, trafficPolicy: {tls: {mode: ${mode}}}}
+`;
+    const off = clusters(dr('DISABLE')).find((x) => x.name === 'outbound|9080||reviews.default.svc.cluster.local')!;
+    assert.equal(off.transportSocket, undefined);
+    assert.equal(off.transportSocketMatches.length, 0);
+    const on = clusters(dr('ISTIO_MUTUAL')).find((x) => x.name === 'outbound|9080||reviews.default.svc.cluster.local')!;
+    assert.equal(on.transportSocket?.name, 'envoy.transport_sockets.tls');
+    assert.equal(on.transportSocketMatches.length, 0);
+  });
+});

@@ -10,6 +10,7 @@ import type { PushContext } from '../model/push-context.js';
 import type { Proxy } from '../model/proxy.js';
 import { labelsMatch, servicePortByNumber, type IstioEndpoint, type Service } from '../model/service.js';
 import { parseSubsetKey } from './names.js';
+import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
 
 /** The endpoints a cluster name selects: the service port's endpoints, narrowed by subset labels. */
 export function clusterEndpoints(push: PushContext, proxy: Proxy, clusterName: string): { service?: Service; endpoints: IstioEndpoint[] } {
@@ -56,6 +57,8 @@ export function localityLbEndpoints(endpoints: readonly IstioEndpoint[]): Locali
         },
         healthStatus: ep.healthy ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY,
         loadBalancingWeight: weight,
+        // Sidecar-injected workloads speak Istio mTLS: clusters pick their transport socket by this.
+        metadata: ep.labels[TLS_MODE_LABEL] === 'istio' ? { filterMetadata: { [TRANSPORT_SOCKET_MATCH]: { tlsMode: 'istio' } } } : undefined,
       });
     });
     // gRPC silently ignores localities without a weight, so it is always set.

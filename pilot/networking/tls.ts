@@ -11,6 +11,7 @@ import { SdsSecretConfigSchema, type SdsSecretConfig } from '../../gen/envoy/ext
 import { ApiConfigSource_ApiType, ApiVersion } from '../../gen/envoy/config/core/v3/config_source_pb.js';
 import { TransportSocketSchema, type TransportSocket } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { duration } from './envoy.js';
+import { StringMatcherSchema } from '../../gen/envoy/type/matcher/v3/string_pb.js';
 
 export const SDS_CLUSTER = 'sds-grpc';
 export const SDS_DEFAULT = 'default';
@@ -121,7 +122,7 @@ export function serverTlsContext(tls: ServerTls): DownstreamTlsContext {
         ? {
             case: 'combinedValidationContext',
             value: {
-              defaultValidationContext: { matchSubjectAltNames: (tls.subjectAltNames ?? []).map((san) => ({ matchPattern: { case: 'exact' as const, value: san } })) },
+              defaultValidationContext: { matchSubjectAltNames: (tls.subjectAltNames ?? []).map((value) => create(StringMatcherSchema, { matchPattern: { case: 'exact', value } })) },
               validationContextSdsSecretConfig: sdsSecretConfig(rootName),
             },
           }

@@ -24,6 +24,7 @@ import { applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cl
 import { clusterEndpoints, localityLbEndpoints } from '../endpoints.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { proxyServiceInstances } from './instances.js';
+import { applyUpstreamTls } from '../upstream-tls.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -63,6 +64,7 @@ function outboundCluster(push: PushContext, proxy: Proxy, svc: Service, port: Se
     );
   }
   if (svc.resolution !== 'Passthrough') applyLoadBalancer(c, policy?.loadBalancer);
+  applyUpstreamTls(push, c, svc, port, subset, policy?.tls);
   return c;
 }
 
