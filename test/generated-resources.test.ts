@@ -66,7 +66,8 @@ spec:
   host: ratings
   trafficPolicy:
     loadBalancer: {consistentHash: {httpHeaderName: x-user, ringHash: {minimumRingSize: 2048}}}
-    connectionPool: {http: {http2MaxRequests: 100}}
+    connectionPool: {http: {http2MaxRequests: 100, http1MaxPendingRequests: 10, maxRequestsPerConnection: 5, idleTimeout: 30s}, tcp: {maxConnections: 20, connectTimeout: 2s}}
+    outlierDetection: {consecutive5xxErrors: 3, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50}
   subsets:
   - name: v1
     labels: {version: v1}

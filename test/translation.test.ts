@@ -333,3 +333,30 @@ spec: {host: reviews, trafficPolicy: {tls: {mode: ${mode}}}}
     assert.equal(on.transportSocketMatches.length, 0);
   });
 });
+
+describe('DestinationRule connection pool and outlier detection', () => {
+  it('become circuit breakers, HTTP protocol options and outlier detection on the cluster', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: details, namespace: other}
+spec:
+  host: details
+  trafficPolicy:
+    connectionPool:
+      tcp: {maxConnections: 7, connectTimeout: 3s}
+      http: {http2MaxRequests: 50, http1MaxPendingRequests: 9, maxRequestsPerConnection: 1, idleTimeout: 15s}
+    outlierDetection: {consecutive5xxErrors: 4, interval: 5s, baseEjectionTime: 1m, maxEjectionPercent: 30}
+`);
+    const c = sidecarGenerators.byType[TYPE.cluster]!(push, sidecar(), { typeUrl: TYPE.cluster, names: [], wildcard: true })
+      .map((r) => unpack<Cluster>(r))
+      .find((x) => x.name === 'outbound|9080||details.other.svc.cluster.local')!;
+    const t = c.circuitBreakers!.thresholds[0]!;
+    assert.deepEqual([t.maxConnections, t.maxPendingRequests, t.maxRequests, t.maxRetries], [7, 9, 50, 4294967295]);
+    assert.equal(Number(c.connectTimeout!.seconds), 3);
+    assert.deepEqual([c.outlierDetection!.consecutive5xx, c.outlierDetection!.enforcingConsecutive5xx, Number(c.outlierDetection!.baseEjectionTime!.seconds), c.outlierDetection!.maxEjectionPercent], [4, 100, 60, 30]);
+    const opts = anyUnpack(c.typedExtensionProtocolOptions['envoy.extensions.upstreams.http.v3.HttpProtocolOptions']!, envoyRegistry()) as unknown as { commonHttpProtocolOptions: { maxRequestsPerConnection: number; idleTimeout: { seconds: bigint } } };
+    assert.equal(opts.commonHttpProtocolOptions.maxRequestsPerConnection, 1);
+    assert.equal(Number(opts.commonHttpProtocolOptions.idleTimeout.seconds), 15);
+  });
+});

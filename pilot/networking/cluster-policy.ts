@@ -1,13 +1,20 @@
 // DestinationRule traffic policy → Envoy cluster settings, shared by sidecar and gRPC clusters.
 import { create } from '@bufbuild/protobuf';
 import {
+  Cluster_CommonLbConfigSchema,
   Cluster_LbPolicy,
   Cluster_MaglevLbConfigSchema,
   Cluster_RingHashLbConfigSchema,
   type Cluster,
 } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { CircuitBreakersSchema } from '../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js';
+import { CircuitBreakers_ThresholdsSchema, CircuitBreakersSchema } from '../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js';
+import { OutlierDetectionSchema } from '../../gen/envoy/config/cluster/v3/outlier_detection_pb.js';
+import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema } from '../../gen/envoy/config/core/v3/protocol_pb.js';
+import { HttpProtocolOptionsSchema, type HttpProtocolOptions } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { PercentSchema } from '../../gen/envoy/type/v3/percent_pb.js';
+import { duration } from './envoy.js';
 import type * as net from '../config/schema/networking.js';
+type TrafficPolicy = net.TrafficPolicy;
 import type { ServicePort } from '../model/service.js';
 
 /** The policy that applies to a port: a port-level setting replaces the top-level one field group by field group. */
@@ -82,4 +89,71 @@ export function applyGrpcCircuitBreakers(cluster: Cluster, pool: net.TrafficPoli
   const max = pool?.http?.http2MaxRequests;
   if (!max || max <= 0) return;
   cluster.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [{ maxRequests: max }] });
+}
+
+const MAX_UINT32 = 4294967295;
+
+/**
+ * Connection pool → circuit breakers and HTTP protocol options, outlier detection → Envoy's,
+ * as Istio applies them to sidecar clusters. Limits Istio leaves unset stay at the maximum.
+ */
+export function applyConnectionPool(cluster: Cluster, pool: TrafficPolicy['connectionPool'], http: HttpProtocolOptions | undefined): HttpProtocolOptions | undefined {
+  const threshold = create(CircuitBreakers_ThresholdsSchema, {
+    maxConnections: MAX_UINT32,
+    maxPendingRequests: MAX_UINT32,
+    maxRequests: MAX_UINT32,
+    maxRetries: MAX_UINT32,
+    trackRemaining: true,
+  });
+  cluster.circuitBreakers = create(CircuitBreakersSchema, { thresholds: [threshold] });
+  if (!pool) return http;
+  const h = pool.http;
+  if (h?.http2MaxRequests && h.http2MaxRequests > 0) threshold.maxRequests = h.http2MaxRequests;
+  if (h?.http1MaxPendingRequests && h.http1MaxPendingRequests > 0) threshold.maxPendingRequests = h.http1MaxPendingRequests;
+  if (h?.maxRetries && h.maxRetries > 0) threshold.maxRetries = h.maxRetries;
+  const t = pool.tcp;
+  if (t?.connectTimeout) cluster.connectTimeout = duration(t.connectTimeout.seconds);
+  if (t?.maxConnections && t.maxConnections > 0) threshold.maxConnections = t.maxConnections;
+  const idle = h?.idleTimeout ?? t?.idleTimeout;
+  const perConnection = h?.maxRequestsPerConnection ?? 0;
+  const maxDuration = t?.maxConnectionDuration;
+  if (!idle && perConnection <= 0 && !maxDuration) return http;
+  // Envoy requires an upstream protocol choice; without HTTP/2, it is explicit HTTP/1.1.
+  const options = http ?? create(HttpProtocolOptionsSchema, { upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'httpProtocolOptions', value: {} } } } });
+  const common = (options.commonHttpProtocolOptions ??= create(CoreHttpProtocolOptionsSchema, {}));
+  if (idle) common.idleTimeout = duration(idle.seconds);
+  if (perConnection > 0) common.maxRequestsPerConnection = perConnection;
+  if (maxDuration) common.maxConnectionDuration = duration(maxDuration.seconds);
+  return options;
+}
+
+export function applyOutlierDetection(cluster: Cluster, outlier: TrafficPolicy['outlierDetection']): void {
+  if (!outlier) return;
+  const out = create(OutlierDetectionSchema, { enforcingSuccessRate: 0 });
+  const fiveXx = outlier.consecutive5xxErrors ?? outlier.consecutiveErrors;
+  if (fiveXx !== undefined) {
+    out.consecutive5xx = fiveXx;
+    out.enforcingConsecutive5xx = fiveXx > 0 ? 100 : 0;
+  }
+  if (outlier.consecutiveGatewayErrors !== undefined) {
+    out.consecutiveGatewayFailure = outlier.consecutiveGatewayErrors;
+    out.enforcingConsecutiveGatewayFailure = outlier.consecutiveGatewayErrors > 0 ? 100 : 0;
+  }
+  if (outlier.interval) out.interval = duration(outlier.interval.seconds);
+  if (outlier.baseEjectionTime) out.baseEjectionTime = duration(outlier.baseEjectionTime.seconds);
+  if (outlier.maxEjectionPercent && outlier.maxEjectionPercent > 0) out.maxEjectionPercent = outlier.maxEjectionPercent;
+  if (outlier.splitExternalLocalOriginErrors) {
+    out.splitExternalLocalOriginErrors = true;
+    if ((outlier.consecutiveLocalOriginFailures ?? 0) > 0) {
+      out.consecutiveLocalOriginFailure = outlier.consecutiveLocalOriginFailures;
+      out.enforcingConsecutiveLocalOriginFailure = 100;
+    }
+    out.enforcingLocalOriginSuccessRate = 0;
+  }
+  cluster.outlierDetection = out;
+  const minHealth = outlier.minHealthPercent ?? 0;
+  if (minHealth >= 0) {
+    cluster.commonLbConfig ??= create(Cluster_CommonLbConfigSchema, {});
+    cluster.commonLbConfig.healthyPanicThreshold = create(PercentSchema, { value: minHealth });
+  }
 }

@@ -20,7 +20,7 @@ import type { Proxy } from '../../model/proxy.js';
 import type { Service, ServicePort } from '../../model/service.js';
 import { adsConfigSource, duration } from '../envoy.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
-import { applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
+import { applyConnectionPool, applyLoadBalancer, applyOutlierDetection, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 import { clusterEndpoints, localityLbEndpoints } from '../endpoints.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { proxyServiceInstances } from './instances.js';
@@ -57,12 +57,12 @@ function outboundCluster(push: PushContext, proxy: Proxy, svc: Service, port: Se
       c.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
       break;
   }
-  if (isH2(port)) {
-    c.typedExtensionProtocolOptions[HTTP_PROTOCOL_OPTIONS] = anyPack(
-      HttpProtocolOptionsSchema,
-      create(HttpProtocolOptionsSchema, { upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } } }),
-    );
-  }
+  let http = isH2(port)
+    ? create(HttpProtocolOptionsSchema, { upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } } })
+    : undefined;
+  http = applyConnectionPool(c, policy?.connectionPool, http);
+  if (http) c.typedExtensionProtocolOptions[HTTP_PROTOCOL_OPTIONS] = anyPack(HttpProtocolOptionsSchema, http);
+  applyOutlierDetection(c, policy?.outlierDetection);
   if (svc.resolution !== 'Passthrough') applyLoadBalancer(c, policy?.loadBalancer);
   applyUpstreamTls(push, c, svc, port, subset, policy?.tls);
   return c;
