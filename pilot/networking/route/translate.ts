@@ -19,6 +19,7 @@ import {
   type RetryPolicy,
   type Route,
   type RouteAction,
+  type RouteAction_HashPolicy,
 } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { HeaderValueOption_HeaderAppendAction, HeaderValueOptionSchema, type HeaderValueOption } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { FractionalPercent_DenominatorType, FractionalPercentSchema, type FractionalPercent } from '../../../gen/envoy/type/v3/percent_pb.js';
@@ -44,6 +45,8 @@ export interface RouteContext {
   lookupService: (hostname: string) => Service | undefined;
   /** Gateway names the routes are built for (`mesh` for sidecars). */
   gateways: Set<string>;
+  /** The consistent-hash key the DestinationRule of a destination asks for, if any. */
+  hashFor?: (dest: net.Destination, listenerPort: number) => RouteAction_HashPolicy | undefined;
 }
 
 /** Everything needed to translate one VirtualService's HTTP routes. */
@@ -361,6 +364,8 @@ function applyDestinations(ctx: RouteContext, vs: VirtualServiceRef, http: net.H
   }
 
   const routes = http.route ?? [];
+  const hashes = routes.map((r) => (ctx.hashFor && r.destination ? ctx.hashFor(resolve(r.destination)!, listenPort) : undefined)).filter((h) => h !== undefined);
+  action.hashPolicy = hashes;
   if (routes.length === 1) {
     const dst = routes[0]!;
     action.clusterSpecifier = { case: 'cluster', value: clusterFor(dst.destination) };
@@ -391,7 +396,7 @@ function applyDestinations(ctx: RouteContext, vs: VirtualServiceRef, http: net.H
       });
     action.clusterSpecifier = { case: 'weightedClusters', value: create(WeightedClusterSchema, { clusters }) };
   }
-  action.retryPolicy = retryPolicy(http.retries, false);
+  action.retryPolicy = retryPolicy(http.retries, routes.length === 1 && hashes.length > 0);
 }
 
 /** All routes of one VirtualService for a listener port; stops after a catch-all, as Envoy never reaches past it. */
@@ -420,9 +425,9 @@ export function routesForVirtualService(ctx: RouteContext, vs: VirtualServiceRef
 }
 
 /** The route used when no VirtualService applies: everything to the service's cluster. */
-export function defaultOutboundRoute(cluster: string, operation: string, proxy: Proxy | undefined): Route {
-  const action = create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster } });
-  action.retryPolicy = retryPolicy(undefined, false);
+export function defaultOutboundRoute(cluster: string, operation: string, proxy: Proxy | undefined, hash?: RouteAction_HashPolicy): Route {
+  const action = create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, hashPolicy: hash ? [hash] : [] });
+  action.retryPolicy = retryPolicy(undefined, !!hash);
   setTimeout(action, undefined, proxy);
   return create(RouteSchema, {
     name: DEFAULT_ROUTE_NAME,

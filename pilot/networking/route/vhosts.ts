@@ -8,6 +8,8 @@ import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
 import { domainName, ipv6Compliant, subsetKey } from '../names.js';
 import { defaultOutboundRoute, routesForVirtualService, type RouteContext } from './translate.js';
+import { hashPolicy } from './hash.js';
+import { portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 
 /** Where the domains come from: a registry service, or a VirtualService host with no service. */
 interface VhostSource {
@@ -22,7 +24,22 @@ export function routeContext(push: PushContext, proxy: Proxy, gateways = new Set
     domainSuffix: push.domainSuffix,
     lookupService: (h) => push.serviceForHostname(proxy, h),
     gateways,
+    hashFor: (dest, listenerPort) => {
+      const svc = dest.host ? push.serviceForHostname(proxy, dest.host) : undefined;
+      return svc ? serviceHash(push, proxy, svc, dest.port?.number ?? listenerPort, dest.subset) : undefined;
+    },
   };
+}
+
+/** The DestinationRule's consistent-hash key for a service port (subset policy over port policy over rule). */
+function serviceHash(push: PushContext, proxy: Proxy, svc: Service, portNumber: number, subsetName?: string) {
+  const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+  if (!dr) return undefined;
+  const port = svc.ports.find((p) => p.port === portNumber);
+  let policy = portTrafficPolicy(dr.trafficPolicy, port);
+  const subset = subsetName ? dr.subsets?.find((s) => s.name === subsetName) : undefined;
+  if (subset) policy = subsetTrafficPolicy(policy, subset.trafficPolicy, port);
+  return hashPolicy(policy?.loadBalancer?.consistentHash);
 }
 
 /**
@@ -66,7 +83,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
   }
   for (const svc of unclaimed) {
     const cluster = subsetKey('outbound', '', svc.hostname, port);
-    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, proxy)] });
+    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, proxy, serviceHash(push, proxy, svc, port))] });
   }
 
   const usedNames = new Set<string>();
