@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { validateCommand } from './validate.js';
 import { versionCommand } from './version.js';
+import { kubeInjectCommand } from './kube-inject.js';
 import { xCommand } from './x-trace.js';
 
 const program = new Command('isthmusctl')
@@ -10,6 +11,7 @@ const program = new Command('isthmusctl')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 program.addCommand(validateCommand());
 program.addCommand(versionCommand());
+program.addCommand(kubeInjectCommand());
 program.addCommand(xCommand());
 
 try {

@@ -1,9 +1,11 @@
 // Every conformance suite, by the name `npm run conformance -- <name>` takes.
 import type { Suite } from '../suite.js';
+import { injectSuite } from './inject.js';
 import { simulateSuite } from './simulate.js';
 import { validateSuite } from './validate.js';
 
 export const SUITES: Record<string, Suite> = {
+  inject: injectSuite,
   simulate: simulateSuite,
   validate: validateSuite,
 };

@@ -4,7 +4,7 @@
 import { Document, isScalar, parse as parseYaml, stringify as stringifyYaml, visit, type Pair } from 'yaml';
 import { jsonFloat } from './floatfmt.js';
 import { FuncError } from './errors.js';
-import { compareBytes, isStruct, kindOf, methodOf, sortedEntries, structFields, typeName } from './values.js';
+import { compareBytes, isNilPointer, isStruct, kindOf, methodOf, sortedEntries, structFields, typeName } from './values.js';
 
 export interface JsonOptions {
   escapeHTML?: boolean;
@@ -58,11 +58,12 @@ export function toGoJson(v: unknown, opts: JsonOptions = {}): string {
       case 'slice': {
         const arr = x as unknown[];
         if (arr.length === 0) return '[]';
-        return '[' + arr.map(e => nl(depth + 1) + enc(e, depth + 1, true)).join(',') + nl(depth) + ']';
+        return '[' + arr.map(e => nl(depth + 1) + enc(e, depth + 1, sortKeys)).join(',') + nl(depth) + ']';
       }
       case 'map': case 'struct': {
         let entries: [unknown, unknown][];
         if (isStruct(x)) {
+          if (isNilPointer(x)) return 'null';
           const toJSON = methodOf(x, 'toJSON');
           if (toJSON) return enc(toJSON(), depth, false);
           entries = structFields(x).filter(([, val]) => val !== undefined);
@@ -145,7 +146,19 @@ function ambiguous(s: string): boolean {
  * multi-line strings as literal blocks). Ends with a newline, no document marker.
  */
 export function toGoYaml(v: unknown): string {
-  const json = JSON.parse(toGoJson(v)) as unknown;
+  const text = toGoJson(v);
+  const cached = yamlCache.get(text);
+  if (cached !== undefined) return cached;
+  const out = jsonToGoYaml(JSON.parse(text) as unknown);
+  if (yamlCache.size >= 512) yamlCache.delete(yamlCache.keys().next().value as string);
+  yamlCache.set(text, out);
+  return out;
+}
+
+/** Recently printed values (templates print the same Values blocks for every pod). */
+const yamlCache = new Map<string, string>();
+
+function jsonToGoYaml(json: unknown): string {
   const doc = new Document(json, {
     version: '1.1',
     sortMapEntries: (a: Pair, b: Pair) => {

@@ -8,7 +8,7 @@ import { TemplateError } from './errors.js';
 import { sprint, setIntNumbers } from './fmt.js';
 import { AND_OR, canBeNil, checkArg, classify, nilFor, type FuncDef, type GoType } from './funcs.js';
 import {
-  elemTypeOfMap, isTrue, kindOf, mapGet, mapHas, methodOf, sortedEntries, structHas, truth, typeName, zeroOf,
+  elemTypeOfMap, isNilPointer, isTrue, kindOf, mapGet, mapHas, methodOf, sortedEntries, structHas, truth, typeName, zeroOf,
 } from './values.js';
 
 export type MissingKey = 'default' | 'zero' | 'error';
@@ -276,6 +276,7 @@ class State {
       return this.evalCall(dot, { params: [], variadic: 'interface {}', fn: method }, false, node, fieldName, args, final);
     }
     const hasArgs = (args !== null && args.length > 1) || final !== MISSING;
+    if (isNilPointer(receiver)) this.errorf(`nil pointer evaluating ${typeName(receiver)}.${fieldName}`);
     switch (kindOf(receiver)) {
       case 'struct':
         if (structHas(receiver as object, fieldName)) {

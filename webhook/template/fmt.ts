@@ -2,7 +2,7 @@
 
 import { formatFloat } from './floatfmt.js';
 import {
-  kindOf, typeName, sortedEntries, structFields, methodOf, isStruct,
+  kindOf, typeName, sortedEntries, structFields, methodOf, isStruct, isNilPointer,
 } from './values.js';
 
 let intNumbers = false;
@@ -247,6 +247,11 @@ class Printer {
       case 'float': this.fmtFloat(arg as number, verb, arg); return;
       case 'string': this.fmtString(arg as string, verb, arg); return;
       case 'func': this.pad(verb === 'v' ? '0x0' : ''); return;
+    }
+    if (isNilPointer(arg)) {
+      if (verb === 'v' || verb === 's') this.pad('<nil>');
+      else this.badVerb(verb, arg);
+      return;
     }
     if (this.handleMethods(arg, verb)) return;
     const f = this.f;

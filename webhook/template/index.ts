@@ -5,7 +5,7 @@ export { parseTemplate, Template, type TemplateOptions } from './template.js';
 export { TemplateError, FuncError } from './errors.js';
 export type { MissingKey } from './exec.js';
 export { def, type Fn, type FuncDef, type FuncMap, type GoType } from './funcs.js';
-export { goStruct, goMap, goSlice, GO_TYPE, typeName, kindOf, isTrue } from './values.js';
+export { goStruct, goMap, goSlice, goNil, isNilPointer, GO_TYPE, typeName, kindOf, isTrue } from './values.js';
 export { sprint, sprintf, sprintln } from './fmt.js';
 export { sprigFuncs, injectionFuncs, istioFuncs, type IstioFuncOptions } from './functions.js';
 export { toGoJson, toGoYaml, fromGoJson, fromGoYaml } from './encoding.js';

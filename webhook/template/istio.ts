@@ -7,7 +7,7 @@ import { sprint } from './fmt.js';
 import { def, type FuncDef } from './funcs.js';
 import { fromGoJson, toGoJson, toGoYaml } from './encoding.js';
 import { trimSpace } from './sprig-strings.js';
-import { goMap, isMap, isStruct, kindOf, mapGet, mapHas, mapKeys, methodOf } from './values.js';
+import { goMap, isMap, isNilPointer, isStruct, kindOf, mapGet, mapHas, mapKeys, methodOf } from './values.js';
 
 export interface IstioFuncOptions {
   /** Environment for `env` (default process.env). */
@@ -30,7 +30,10 @@ function lcFirst(s: string): string {
 export function field(obj: unknown, name: string): unknown {
   if (obj === null || obj === undefined || typeof obj !== 'object') return undefined;
   const getter = methodOf(obj, 'Get' + name);
-  if (getter) return getter();
+  if (getter) {
+    const r = getter();
+    return isNilPointer(r) ? null : r;
+  }
   const o = obj as Record<string, unknown>;
   if (isStruct(obj) && name in o) return o[name];
   if (isMap(obj)) {
@@ -176,7 +179,8 @@ function otelResourceAttributes(mc: unknown, annotations: unknown, labels: unkno
     const otel = field(ep, 'Opentelemetry');
     if (otel === null || otel === undefined) return false;
     const e = field(otel, 'ServiceAttributeEnrichment');
-    return e === 'OTEL_SEMANTIC_CONVENTIONS' || e === 1 || e === 1n || String(e) === 'OTEL_SEMANTIC_CONVENTIONS';
+    const str = methodOf(e, 'String');
+    return e === 'OTEL_SEMANTIC_CONVENTIONS' || e === 1 || e === 1n || (str !== undefined && str() === 'OTEL_SEMANTIC_CONVENTIONS');
   });
   if (!semconv) return '';
   const ann = stringMap(annotations), lab = stringMap(labels);

@@ -21,7 +21,7 @@ export type Kind =
   | 'invalid' | 'nil' | 'bool' | 'int' | 'float' | 'string'
   | 'slice' | 'map' | 'struct' | 'func';
 
-interface TypeTag { kind: 'struct' | 'map' | 'slice'; name: string }
+interface TypeTag { kind: 'struct' | 'map' | 'slice'; name: string; nil?: boolean }
 
 function tagOf(v: object): TypeTag | undefined {
   return (v as { [GO_TYPE]?: TypeTag })[GO_TYPE];
@@ -35,6 +35,19 @@ function setTag<T extends object>(v: T, tag: TypeTag): T {
 /** Marks an object as a Go struct named `typeName` (e.g. `v1.ObjectMeta`, `*v1alpha1.ProxyConfig`). */
 export function goStruct<T extends object>(typeName: string, fields: T): T {
   return setTag(fields, { kind: 'struct', name: typeName });
+}
+
+/**
+ * A typed nil pointer (`(*v1alpha1.Tracing)(nil)`): false in conditions, prints `<nil>`, its methods
+ * can still be called (protobuf getters are nil-safe), reading a field is Go's nil-pointer error.
+ */
+export function goNil<T extends object>(typeName: string, methods: T = {} as T): T {
+  return setTag(methods, { kind: 'struct', name: typeName, nil: true });
+}
+
+/** Whether `v` is a typed nil pointer made by goNil. */
+export function isNilPointer(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && tagOf(v)?.nil === true;
 }
 
 /** Marks an object as a typed Go map, e.g. `map[string]string` (Kubernetes labels/annotations). */
@@ -208,7 +221,7 @@ export function isTrue(v: unknown): [boolean, boolean] {
     case 'float': return [(v as number) !== 0, true];
     case 'slice': return [(v as unknown[]).length > 0, true];
     case 'map': return [mapLen(v as Record<string, unknown>) > 0, true];
-    case 'struct': return [true, true];
+    case 'struct': return [!isNilPointer(v), true];
     case 'func': return [true, true];
   }
 }
