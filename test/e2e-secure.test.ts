@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { request as httpsRequest } from 'node:https';
 import { fromBinary, toBinary, create } from '@bufbuild/protobuf';
 import { startIsthmusd, type RunningIsthmusd } from './support/isthmusd.js';
 import { IstioCaClient, TestIssuer, opensslCsr, opensslVerify, opensslText } from '../citadel/testing.js';
@@ -39,6 +40,39 @@ describe('isthmusd secure port: CA and xDS over TLS', function () {
     } finally {
       ca.close();
     }
+  });
+
+  const admit = (path: string, review: object) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const [host, port] = [isthmusd.webhook.slice(0, isthmusd.webhook.lastIndexOf(':')), Number(isthmusd.webhook.slice(isthmusd.webhook.lastIndexOf(':') + 1))];
+      const body = JSON.stringify(review);
+      const req = httpsRequest(
+        { host, port, path, method: 'POST', ca: rootPem, servername: 'istiod.istio-system.svc', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('validates Istio config on admission (/validate on 15017, certificate from the mesh CA)', async () => {
+    const review = (spec: object) => ({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'u-1', operation: 'CREATE', namespace: 'shop', object: { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'cart' }, spec } },
+    });
+    const ok = JSON.parse((await admit('/validate', review({ hosts: ['cart'], http: [{ route: [{ destination: { host: 'cart' } }] }] }))).body);
+    assert.deepEqual([ok.response.uid, ok.response.allowed], ['u-1', true]);
+    const bad = JSON.parse((await admit('/validate', review({ hosts: ['cart'], http: [{ route: [{ destination: { host: 'cart' }, weight: -3 }] }] }))).body);
+    assert.equal(bad.response.allowed, false);
+    assert.match(bad.response.status.message, /VirtualService shop\/cart: .*weight/);
+    assert.equal((await admit('/validate', { not: 'a review' })).status, 200);
+    assert.equal((await admit('/validate', 'garbage' as unknown as object)).status, 400);
+    // Without injection config, /inject is not served.
+    assert.equal((await admit('/inject', review({}))).status, 404);
   });
 
   it('serves ADS on the same TLS port', async () => {

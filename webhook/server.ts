@@ -24,7 +24,8 @@ export interface WebhookServerOptions {
   /** PEM alternatives to the files. */
   cert?: string;
   key?: string;
-  injector: InjectionWebhook;
+  /** Absent: no injection configured; only the other handlers are served. */
+  injector?: InjectionWebhook;
   /**
    * More handlers on the same listener (e.g. `/validate`), tried after `/inject`; each returns
    * false for requests it does not own.
@@ -142,8 +143,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   };
   const pair = readPair();
   const metrics: InjectMetrics = { total: 0, success: 0, skipped: 0, failed: 0 };
-  const handle = injectHandler(opts.injector, metrics, log);
-  const handlers = [handle, ...(opts.handlers ?? [])];
+  const handlers = [...(opts.injector ? [injectHandler(opts.injector, metrics, log)] : []), ...(opts.handlers ?? [])];
   const server = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, (req, res) => {
     try {
       if (!handlers.some(h => h(req, res))) send(res, 404, '404 page not found\n');

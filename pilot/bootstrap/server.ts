@@ -9,6 +9,12 @@ import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
 import { createCitadel, type Citadel } from '../../citadel/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startWebhookServer } from '../../webhook/server.js';
+import { validateHandler } from '../../webhook/validate.js';
+import { InjectionWebhook } from '../../webhook/inject/webhook.js';
+import { settingsFromFiles, watchSettingsFiles } from '../../webhook/inject/load.js';
 import { formatAddress, type ListenAddress } from './address.js';
 
 export interface IsthmusOptions {
@@ -16,6 +22,14 @@ export interface IsthmusOptions {
   grpcAddr: ListenAddress;
   /** xDS and Istio's CA over TLS (istiod's 15012); absent: not served. */
   secureGrpcAddr?: ListenAddress;
+  /** The admission webhooks (`/inject`, `/validate`) over HTTPS (istiod's 15017); absent: not served. */
+  httpsAddr?: ListenAddress;
+  /** Serving certificate for the webhooks when there is no CA on this process. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Istio's injection config (`config`, `values`, as the istio-sidecar-injector ConfigMap mounts them) and mesh config. */
+  injectConfigDir?: string;
+  meshConfigFile?: string;
   httpAddr: ListenAddress;
   monitoringAddr: ListenAddress;
   domainSuffix: string;
@@ -28,7 +42,7 @@ export interface Isthmus {
   discovery: DiscoveryService;
   source: DirectoryConfigSource;
   citadel?: Citadel;
-  addresses: { grpc: string; secureGrpc?: string; http: string; monitoring: string };
+  addresses: { grpc: string; secureGrpc?: string; webhook?: string; http: string; monitoring: string };
   close(): Promise<void>;
 }
 
@@ -37,6 +51,39 @@ function listenHttp(start: (onListening: (addr: string) => void) => HttpServer):
     const server = start((addr) => resolve({ server, addr }));
     server.once('error', reject);
   });
+}
+
+/** `/inject` (when injection config is present) and `/validate`, with a certificate from the CA or files. */
+async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined, log: Logger): Promise<{ addr: string; close(): Promise<void> }> {
+  const dir = opts.injectConfigDir;
+  const files = dir && existsSync(join(dir, 'config')) && existsSync(join(dir, 'values'))
+    ? { injectConfigFile: join(dir, 'config'), valuesFile: join(dir, 'values'), meshConfigFile: opts.meshConfigFile && existsSync(opts.meshConfigFile) ? opts.meshConfigFile : undefined }
+    : undefined;
+  const injector = files ? new InjectionWebhook(settingsFromFiles(files)) : undefined;
+  const stopWatching = files && injector ? watchSettingsFiles(files, (s) => injector.update(s)) : undefined;
+  if (!injector) log.warn({ dir }, 'no injection config (config and values) found: /inject is not served');
+  const serving = citadel?.servingCertificate();
+  const server = await startWebhookServer({
+    httpsAddr: formatAddress(opts.httpsAddr!),
+    cert: serving?.certChainPem,
+    key: serving?.privateKeyPem,
+    tlsCertFile: opts.tlsCertFile,
+    tlsKeyFile: opts.tlsKeyFile,
+    injector,
+    handlers: [validateHandler()],
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+  });
+  const unsubscribe = citadel?.onServingCertificate((kc) => server.setCertificate(kc.certChainPem, kc.privateKeyPem));
+  const addr = formatAddress({ host: opts.httpsAddr!.host, port: server.port });
+  log.info({ addr, inject: !!injector }, 'admission webhooks (HTTPS) listening');
+  return {
+    addr,
+    async close() {
+      unsubscribe?.();
+      if (typeof stopWatching === 'function') stopWatching();
+      await server.close();
+    },
+  };
 }
 
 export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
@@ -89,6 +136,8 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     log.info({ addr: secureAddr, ca: citadel.mode, rootCert: citadel.rootCertFile }, 'xDS and CA (TLS gRPC) listening');
   }
 
+  const webhook = opts.httpsAddr ? await startWebhooks(opts, citadel, log) : undefined;
+
   const deps = { store: source.store, discovery, metrics, ready: () => true };
   const http = await listenHttp((cb) => startHttpServer(deps, opts.httpAddr.host, opts.httpAddr.port, cb));
   log.info({ addr: http.addr }, 'HTTP debug listening');
@@ -99,13 +148,14 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     discovery,
     source,
     citadel,
-    addresses: { grpc: grpcAddr, secureGrpc: secureAddr, http: http.addr, monitoring: monitoring.addr },
+    addresses: { grpc: grpcAddr, secureGrpc: secureAddr, webhook: webhook?.addr, http: http.addr, monitoring: monitoring.addr },
     async close() {
       source.close();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpc.forceShutdown();
       secure?.forceShutdown();
+      await webhook?.close();
       await citadel?.close();
       await Promise.all([http.server, monitoring.server].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     },

@@ -20,6 +20,11 @@ async function main(): Promise<void> {
     .option('--configDir <dir>', 'directory of Istio/Kubernetes YAML to serve (watched); default: the bundled example mesh')
     .option('--grpcAddr <addr>', 'plaintext xDS gRPC address', ':15010')
     .option('--secureGRPCAddr <addr>', 'xDS and CA over TLS (empty to disable)', ':15012')
+    .option('--httpsAddr <addr>', 'admission webhooks /inject and /validate over HTTPS (empty to disable)', ':15017')
+    .option('--tlsCertFile <file>', 'webhook serving certificate when the CA is disabled')
+    .option('--tlsKeyFile <file>', 'webhook serving key when the CA is disabled')
+    .option('--injectConfigDir <dir>', 'Istio injection config (files config and values)', '/var/lib/istio/inject')
+    .option('--meshConfig <file>', 'mesh config file', '/etc/istio/config/mesh')
     .option('--httpAddr <addr>', 'HTTP debug address (/ready, /debug/*)', ':8080')
     .option('--monitoringAddr <addr>', 'Prometheus /metrics address', ':15014')
     .option('--domain <suffix>', 'DNS domain suffix of services', 'cluster.local')
@@ -33,13 +38,14 @@ async function main(): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
     throw e;
   }
-  const o = program.opts<{ configDir?: string; grpcAddr: string; secureGRPCAddr: string; httpAddr: string; monitoringAddr: string; domain: string; log_output_level: string }>();
+  const o = program.opts<{ httpsAddr: string; tlsCertFile?: string; tlsKeyFile?: string; injectConfigDir: string; meshConfig: string; configDir?: string; grpcAddr: string; secureGRPCAddr: string; httpAddr: string; monitoringAddr: string; domain: string; log_output_level: string }>();
 
   let addrs;
   try {
     addrs = {
       grpcAddr: parseListenAddress('--grpcAddr', o.grpcAddr),
       secureGrpcAddr: o.secureGRPCAddr ? parseListenAddress('--secureGRPCAddr', o.secureGRPCAddr) : undefined,
+      httpsAddr: o.httpsAddr ? parseListenAddress('--httpsAddr', o.httpsAddr) : undefined,
       httpAddr: parseListenAddress('--httpAddr', o.httpAddr),
       monitoringAddr: parseListenAddress('--monitoringAddr', o.monitoringAddr),
     };
@@ -55,7 +61,19 @@ async function main(): Promise<void> {
   log.info({ configDir }, 'starting isthmusd');
   let server;
   try {
-    server = await startIsthmus({ configDir, ...addrs, domainSuffix: o.domain, log });
+    if (addrs.httpsAddr && !addrs.secureGrpcAddr && !(o.tlsCertFile && o.tlsKeyFile)) {
+      fail('--httpsAddr needs a serving certificate: enable the CA (--secureGRPCAddr) or pass --tlsCertFile and --tlsKeyFile');
+    }
+    server = await startIsthmus({
+      configDir,
+      ...addrs,
+      tlsCertFile: o.tlsCertFile,
+      tlsKeyFile: o.tlsKeyFile,
+      injectConfigDir: o.injectConfigDir,
+      meshConfigFile: o.meshConfig,
+      domainSuffix: o.domain,
+      log,
+    });
   } catch (e) {
     fail(`cannot start: ${(e as Error).message}`);
   }

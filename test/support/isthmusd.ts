@@ -11,6 +11,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface RunningIsthmusd {
   grpc: string;
   secureGrpc: string;
+  webhook: string;
   /** Where the CA keeps its root (a temporary directory per run). */
   citadelDir: string;
   http: string;
@@ -28,7 +29,7 @@ export function startIsthmusd(configDir: string | undefined, env: Record<string,
   const citadelDir = mkdtempSync(join(tmpdir(), 'isthmusd-citadel-'));
   const child = spawn(
     process.execPath,
-    [`${ROOT}/bin/isthmusd`, ...(configDir ? ['--configDir', configDir] : []), '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', '--secureGRPCAddr', '127.0.0.1:0', ...extraArgs],
+    [`${ROOT}/bin/isthmusd`, ...(configDir ? ['--configDir', configDir] : []), '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', '--secureGRPCAddr', '127.0.0.1:0', '--httpsAddr', '127.0.0.1:0', ...extraArgs],
     { env: { ...process.env, PILOT_DEBOUNCE_AFTER: '20ms', ISTHMUS_CITADEL_DIR: citadelDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
@@ -69,6 +70,7 @@ export function startIsthmusd(configDir: string | undefined, env: Record<string,
       resolve({
         grpc: ready.grpc as string,
         secureGrpc: ready.secureGrpc as string,
+        webhook: ready.webhook as string,
         citadelDir,
         http: ready.http as string,
         monitoring: ready.monitoring as string,
