@@ -12,6 +12,14 @@ import { proxyFromNode, type Proxy } from '../pilot/model/proxy.js';
 import { TYPE } from '../pilot/networking/envoy.js';
 import { grpcGenerators } from '../pilot/networking/grpc/index.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
+import { gatewayGenerators } from '../pilot/networking/gateway/index.js';
+import { parseYaml, formatConfigError } from '../pilot/config/parse.js';
+import { MemoryConfigStore } from '../pilot/config/store.js';
+import { buildServiceIndex } from '../pilot/registry/index.js';
+import { defaultMeshConfig } from '../pilot/model/mesh.js';
+import { PushContext as PushContextClass } from '../pilot/model/push-context.js';
+import { ListenerSchema } from '../gen/envoy/config/listener/v3/listener_pb.js';
+import { HttpConnectionManagerSchema } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { GeneratorSet, NamedResource } from '../pilot/networking/generator.js';
 import type { PushContext } from '../pilot/model/push-context.js';
 import { ROOT } from './support/isthmusd.js';
@@ -102,6 +110,79 @@ spec:
   - {address: 10.2.0.2, labels: {version: v2}, locality: us-west/b/2, weight: 3, ports: {http: 8001}}
 `;
 
+/** One gateway with a server of every kind, and VirtualServices bound to it. */
+const GATEWAYS = `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ingress, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*/ratings.example.com", "./local.example.com"]
+  - port: {number: 80, name: http-redirect, protocol: HTTP}
+    hosts: [secure.example.com]
+    tls: {httpsRedirect: true}
+  - port: {number: 443, name: https-simple, protocol: HTTPS}
+    hosts: [ratings.example.com]
+    tls: {mode: SIMPLE, credentialName: ratings-cert, minProtocolVersion: TLSV1_2, cipherSuites: [ECDHE-RSA-AES128-GCM-SHA256], subjectAltNames: [client.example.com]}
+  - port: {number: 443, name: https-mutual, protocol: HTTPS}
+    hosts: [mutual.example.com]
+    tls: {mode: MUTUAL, serverCertificate: /etc/certs/cert.pem, privateKey: /etc/certs/key.pem, caCertificates: /etc/certs/ca.pem, subjectAltNames: [spiffe://cluster.local/ns/default/sa/client]}
+  - port: {number: 443, name: https-istio, protocol: HTTPS}
+    hosts: [istio.example.com]
+    tls: {mode: ISTIO_MUTUAL}
+  - port: {number: 443, name: https-optional, protocol: HTTPS}
+    hosts: [optional.example.com]
+    tls: {mode: OPTIONAL_MUTUAL, credentialName: optional-cert, insecureSkipVerify: true}
+  - port: {number: 443, name: tls-passthrough, protocol: TLS}
+    hosts: [passthrough.example.com]
+    tls: {mode: PASSTHROUGH}
+  - port: {number: 9443, name: tls-terminate, protocol: TLS}
+    hosts: [mysql.example.com]
+    tls: {mode: ISTIO_MUTUAL}
+  - port: {number: 15443, name: tls-auto, protocol: TLS}
+    hosts: ["*.local"]
+    tls: {mode: AUTO_PASSTHROUGH}
+  - port: {number: 31400, name: tcp, protocol: TCP}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings-gw, namespace: default}
+spec:
+  hosts: [ratings.example.com, mutual.example.com, istio.example.com, optional.example.com, secure.example.com]
+  gateways: [istio-system/ingress]
+  http:
+  - match: [{uri: {prefix: /v1}}]
+    route: [{destination: {host: ratings, subset: v1}}]
+  - match: [{uri: {exact: /moved}}]
+    redirect: {uri: /new, port: 8443}
+  - route: [{destination: {host: ratings, port: {number: 9080}}, weight: 90}, {destination: {host: ratings, subset: v2, port: {number: 9080}}, weight: 10}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: passthrough-gw, namespace: default}
+spec:
+  hosts: [passthrough.example.com]
+  gateways: [istio-system/ingress]
+  tls:
+  - match: [{sniHosts: [passthrough.example.com]}]
+    route: [{destination: {host: ratings, port: {number: 9080}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tcp-gw, namespace: default}
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/ingress]
+  tcp:
+  - match: [{port: 31400}]
+    route: [{destination: {host: mysql, port: {number: 3306}}, weight: 50}, {destination: {host: mysql, port: {number: 3306}}, weight: 50}]
+  - match: [{port: 9443}]
+    route: [{destination: {host: mysql, port: {number: 3306}}}]
+`;
+
 function exampleMesh(): string {
   const dir = join(ROOT, 'examples');
   return readdirSync(dir)
@@ -162,6 +243,50 @@ describe('generated resources conform to Envoy protos and validate.rules', () =>
       }
     });
   }
+
+  describe('Envoy gateway (router)', () => {
+    const parsed = parseYaml(`${exampleMesh()}\n---\n${FEATURES}\n---\n${GATEWAYS}`);
+    assert.deepEqual(parsed.errors.map(formatConfigError), []);
+    const store = new MemoryConfigStore();
+    store.replaceAll(parsed.resources);
+    const gwPush = new PushContextClass('test/gw', defaultMeshConfig(), 'cluster.local', buildServiceIndex(store, { domainSuffix: 'cluster.local' }), store);
+    const router = proxyFromNode({
+      id: 'router~10.0.0.50~istio-ingressgateway-abc.istio-system~istio-system.svc.cluster.local',
+      metadata: { NAMESPACE: 'istio-system', LABELS: { istio: 'ingressgateway' } },
+    });
+    const gen = (typeUrl: string, names: string[], wildcard: boolean) => gatewayGenerators.byType[typeUrl]!(gwPush, router, { typeUrl, names, wildcard });
+    const listeners = gen(TYPE.listener, [], true);
+    const rdsNames = new Set<string>();
+    for (const l of listeners) {
+      const listener = anyUnpack(l.resource, ListenerSchema)!;
+      for (const fc of listener.filterChains) {
+        for (const f of fc.filters) {
+          if (f.configType.case !== 'typedConfig') continue;
+          const hcm = anyUnpack(f.configType.value, HttpConnectionManagerSchema);
+          if (hcm?.routeSpecifier.case === 'rds') rdsNames.add(hcm.routeSpecifier.value.routeConfigName);
+        }
+      }
+    }
+    const clusters = gen(TYPE.cluster, [], true);
+    const all = {
+      listeners,
+      clusters,
+      // One name no server uses: answered with an empty route configuration.
+      routes: gen(TYPE.route, [...rdsNames, 'http.9999'], false),
+      endpoints: gen(TYPE.endpoint, clusters.map((c) => c.name).filter((n) => n.startsWith('outbound')), false),
+    };
+    it('covers every kind of gateway server', () => {
+      assert.deepEqual(listeners.map((l) => l.name).sort(), ['0.0.0.0_15443', '0.0.0.0_31400', '0.0.0.0_443', '0.0.0.0_80', '0.0.0.0_9443'].sort());
+      assert.ok(rdsNames.has('http.80') && rdsNames.has('https.443.https-simple.ingress.istio-system'), [...rdsNames].join(', '));
+      assert.ok(clusters.some((c) => c.name.startsWith('outbound_.')), 'SNI-DNAT clusters for AUTO_PASSTHROUGH');
+    });
+    for (const [type, resources] of Object.entries(all)) {
+      it(`${type}: every resource round-trips and satisfies validate.rules`, () => {
+        assert.ok(resources.length > 0, `no ${type} generated`);
+        assert.deepEqual(resources.flatMap(check), []);
+      });
+    }
+  });
 
   it('the checker itself catches a broken resource (so the checks above can fail)', () => {
     const routes = sidecarGenerators.byType[TYPE.route]!(push, sidecar, { typeUrl: TYPE.route, names: ['9080'], wildcard: false });

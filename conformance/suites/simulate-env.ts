@@ -9,9 +9,9 @@ import { defaultMeshConfig, type MeshConfig } from '../../pilot/model/mesh.js';
 import { proxyFromNode, type Proxy } from '../../pilot/model/proxy.js';
 import { PushContext } from '../../pilot/model/push-context.js';
 import { parseProtocol, type IstioEndpoint, type Service } from '../../pilot/model/service.js';
-import { sidecarGenerators } from '../../pilot/networking/sidecar/index.js';
+import { generatorsFor } from '../../pilot/networking/generators.js';
 import { buildServiceIndex, type ServiceIndex } from '../../pilot/registry/index.js';
-import { generateSimulationConfig, generatorsForProxy } from '../../pilot/simulation/config.js';
+import { generateSimulationConfig } from '../../pilot/simulation/config.js';
 import type { SimulationConfig } from '../../pilot/simulation/engine.js';
 
 export const DOMAIN_SUFFIX = 'cluster.local';
@@ -274,10 +274,11 @@ export function buildEnvironment(c: CaseEnvironment, opts: BuildOptions = {}): B
   store.replaceAll(resources);
   const mesh = caseMesh(c.meshConfig, notes);
   const registry = composeIndex(buildServiceIndex(store, { domainSuffix: DOMAIN_SUFFIX }), memoryRegistry(c.memoryRegistry));
-  const push = new PushContext(`simulate/${c.name}`, mesh, DOMAIN_SUFFIX, registry, store);
+  // Istio's harness parses config without a Domain: short VirtualService hosts resolve to `name.ns`.
+  // Istio's test harness parses config without a domain: short names resolve to `name.namespace`.
+  const push = new PushContext(`simulate/${c.name}`, mesh, DOMAIN_SUFFIX, registry, store, { configDomain: '' });
   const proxy = caseProxy(c.proxy);
-  const generators = generatorsForProxy(proxy);
-  if (proxy.type === 'router' && generators === sidecarGenerators) notes.push('router proxy: Isthmus has no gateway generators yet, it was served sidecar config');
+  const generators = generatorsFor(proxy);
   if (c.featureFlags && Object.keys(c.featureFlags).length) notes.push(`feature flags ${Object.entries(c.featureFlags).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
   let config: SimulationConfig;
   try {

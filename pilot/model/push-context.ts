@@ -48,13 +48,23 @@ export class PushContext {
   private readonly drByHost = new Map<string, ResolvedDestinationRule[]>();
   private readonly drWildcard: ResolvedDestinationRule[] = [];
 
+  readonly gateways: readonly Resource<net.Gateway>[];
+  /**
+   * The suffix short host names in config resolve with (Istio's config.Meta.Domain): the
+   * cluster's domain in istiod's sources; Istio's own test harness leaves it empty.
+   */
+  readonly configDomain: string;
+
   constructor(
     readonly version: string,
     readonly mesh: MeshConfig,
     readonly domainSuffix: string,
     readonly registry: ServiceIndex,
     store: ConfigStore,
+    opts: { configDomain?: string } = {},
   ) {
+    this.configDomain = opts.configDomain ?? domainSuffix;
+    this.gateways = store.list<net.Gateway>('Gateway');
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.sidecars = store.list<net.Sidecar>('Sidecar');
     this.virtualServices = store.list<net.VirtualService>('VirtualService').map((r) => this.resolveVirtualService(r));
@@ -115,7 +125,8 @@ export class PushContext {
 
   /** The proxy's view after its Sidecar resource (cached per namespace and label set). */
   sidecarScope(proxy: Proxy): SidecarScope {
-    const sidecar = this.sidecars.length ? selectSidecar(this.sidecars, proxy, this.mesh.rootNamespace) : undefined;
+    // Sidecar resources never apply to gateways.
+    const sidecar = this.sidecars.length && proxy.type !== 'router' ? selectSidecar(this.sidecars, proxy, this.mesh.rootNamespace) : undefined;
     const key = sidecar ? `${sidecar.meta.namespace}/${sidecar.meta.name}@${proxy.namespace}` : `@${proxy.namespace}`;
     let scope = this.scopes.get(key);
     if (!scope) {

@@ -10,25 +10,11 @@ import type { PushContext } from '../model/push-context.js';
 import type { Proxy } from '../model/proxy.js';
 import { TYPE } from '../networking/envoy.js';
 import type { GeneratorSet, NamedResource } from '../networking/generator.js';
-import { grpcGenerators } from '../networking/grpc/index.js';
-import { sidecarGenerators } from '../networking/sidecar/index.js';
-import { DiscoveryService } from '../xds/discovery.js';
+import { generatorsFor } from '../networking/generators.js';
 import { referencedRouteNames, type SimulationConfig } from './engine.js';
 
-/**
- * The generator set the xDS server uses for this proxy (DiscoveryService#generatorsFor does not
- * read its instance, so it is borrowed as is: the simulation follows the server's choice).
- */
-export function generatorsForProxy(proxy: Proxy): GeneratorSet {
-  try {
-    const pick = DiscoveryService.prototype.generatorsFor as (this: unknown, p: Proxy) => GeneratorSet;
-    const set = pick.call(undefined, proxy);
-    if (set) return set;
-  } catch {
-    // fall through to the same rule, stated here
-  }
-  return proxy.generator === 'grpc' ? grpcGenerators : sidecarGenerators;
-}
+/** The generator set the xDS server uses for this proxy: the simulation follows the server's choice. */
+export const generatorsForProxy = generatorsFor;
 
 function generate(push: PushContext, proxy: Proxy, generators: GeneratorSet, typeUrl: string, names: string[] | undefined): NamedResource[] {
   const gen = generators.byType[typeUrl];

@@ -10,8 +10,7 @@ import { PushContext } from '../model/push-context.js';
 import { proxyFromNode, type Proxy } from '../model/proxy.js';
 import { TYPE } from '../networking/envoy.js';
 import type { GeneratorSet } from '../networking/generator.js';
-import { grpcGenerators } from '../networking/grpc/index.js';
-import { sidecarGenerators } from '../networking/sidecar/index.js';
+import { generatorsFor } from '../networking/generators.js';
 import { Debouncer, type DebounceOptions } from './debounce.js';
 import { XdsMetrics } from './metrics.js';
 import { XdsServer } from './server.js';
@@ -82,7 +81,7 @@ export class DiscoveryService {
   }
 
   generatorsFor(proxy: Proxy): GeneratorSet {
-    return proxy.generator === 'grpc' ? grpcGenerators : sidecarGenerators;
+    return generatorsFor(proxy);
   }
 
   private build(): PushContext {

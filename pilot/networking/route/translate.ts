@@ -45,6 +45,10 @@ export interface RouteContext {
   lookupService: (hostname: string) => Service | undefined;
   /** Gateway names the routes are built for (`mesh` for sidecars). */
   gateways: Set<string>;
+  /** Routes of a gateway server with TLS settings: a redirect that sets a port defaults to `https`. */
+  isTls?: boolean;
+  /** Resolves a destination's short host name in the VirtualService's namespace (default: `resolveShortname` with `domainSuffix`). */
+  resolveHost?: (host: string, namespace: string) => string;
   /** The consistent-hash key the DestinationRule of a destination asks for, if any. */
   hashFor?: (dest: net.Destination, listenerPort: number) => RouteAction_HashPolicy | undefined;
 }
@@ -258,7 +262,7 @@ export function translateRoute(
   }
 
   if (http.redirect) {
-    if (!applyRedirect(out, http.redirect, listenPort)) return out;
+    if (!applyRedirect(out, http.redirect, listenPort, ctx.isTls === true)) return out;
   } else if (http.directResponse) {
     const body = http.directResponse.body;
     out.action = {
@@ -283,7 +287,7 @@ export function translateRoute(
   return out;
 }
 
-function applyRedirect(out: Route, redirect: net.HTTPRoute['redirect'] & object, port: number): boolean {
+function applyRedirect(out: Route, redirect: net.HTTPRoute['redirect'] & object, port: number, isTls: boolean): boolean {
   const codes: Record<number, RedirectAction_RedirectResponseCode> = {
     0: RedirectAction_RedirectResponseCode.MOVED_PERMANENTLY,
     301: RedirectAction_RedirectResponseCode.MOVED_PERMANENTLY,
@@ -298,7 +302,7 @@ function applyRedirect(out: Route, redirect: net.HTTPRoute['redirect'] & object,
   if (redirect.derivePort === 'FROM_REQUEST_PORT') portRedirect = port;
   else if (redirect.port !== undefined) portRedirect = redirect.port;
   if (redirect.port !== undefined || redirect.derivePort !== undefined) {
-    const scheme = redirect.scheme || 'http';
+    const scheme = redirect.scheme || (isTls ? 'https' : 'http');
     if ((portRedirect === 80 && scheme === 'http') || (portRedirect === 443 && scheme === 'https')) portRedirect = 0;
   }
   out.action = {
@@ -320,7 +324,7 @@ function applyDestinations(ctx: RouteContext, vs: VirtualServiceRef, http: net.H
   out.action = { case: 'route', value: action };
 
   const resolve = (d: net.Destination | undefined): net.Destination | undefined =>
-    d?.host ? { ...d, host: resolveShortname(d.host, vs.namespace, ctx.domainSuffix) } : d;
+    d?.host ? { ...d, host: ctx.resolveHost ? ctx.resolveHost(d.host, vs.namespace) : resolveShortname(d.host, vs.namespace, ctx.domainSuffix) } : d;
   const clusterFor = (d: net.Destination | undefined) => {
     const dest = resolve(d);
     return destinationCluster(dest, dest?.host ? ctx.lookupService(dest.host) : undefined, listenPort);

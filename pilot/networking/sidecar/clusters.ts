@@ -32,14 +32,34 @@ function isH2(port: ServicePort): boolean {
   return port.protocol === 'HTTP2' || port.protocol === 'GRPC' || port.protocol === 'GRPC-Web';
 }
 
-function baseCluster(push: PushContext, name: string): Cluster {
+export function baseCluster(push: PushContext, name: string): Cluster {
   return create(ClusterSchema, { name, connectTimeout: duration(push.mesh.connectTimeoutSeconds), commonLbConfig: {} });
 }
 
-function outboundCluster(push: PushContext, proxy: Proxy, svc: Service, port: ServicePort, subset: string, policy: net.TrafficPolicy | undefined): Cluster {
-  const name = subsetKey('outbound', subset, svc.hostname, port.port);
+/** What gateways (router proxies) need differently; sidecars pass none. */
+export interface OutboundClusterOptions {
+  /** The cluster's name when not `outbound|PORT|SUBSET|HOST` (SNI-DNAT clusters of AUTO_PASSTHROUGH gateways). */
+  name?: string;
+  /** A router: it has no original destination, so Passthrough services get EDS (Istio's convertResolution). */
+  router?: boolean;
+  /** No upstream TLS (SNI-DNAT clusters forward the client's own TLS). */
+  noTls?: boolean;
+}
+
+export function outboundCluster(
+  push: PushContext,
+  proxy: Proxy,
+  svc: Service,
+  port: ServicePort,
+  subset: string,
+  policy: net.TrafficPolicy | undefined,
+  opts: OutboundClusterOptions = {},
+): Cluster {
+  const key = subsetKey('outbound', subset, svc.hostname, port.port);
+  const name = opts.name ?? key;
   const c = baseCluster(push, name);
-  switch (svc.resolution) {
+  const resolution = opts.router && svc.resolution === 'Passthrough' ? 'ClientSideLB' : svc.resolution;
+  switch (resolution) {
     case 'ClientSideLB':
       c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.EDS };
       c.edsClusterConfig = create(Cluster_EdsClusterConfigSchema, { serviceName: name, edsConfig: adsConfigSource() });
@@ -48,7 +68,7 @@ function outboundCluster(push: PushContext, proxy: Proxy, svc: Service, port: Se
     case 'DNSRoundRobinLB': {
       c.clusterDiscoveryType = { case: 'type', value: svc.resolution === 'DNSLB' ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.LOGICAL_DNS };
       c.dnsLookupFamily = Cluster_DnsLookupFamily.V4_ONLY;
-      const { endpoints } = clusterEndpoints(push, proxy, name);
+      const { endpoints } = clusterEndpoints(push, proxy, key);
       c.loadAssignment = create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: localityLbEndpoints(endpoints) });
       break;
     }
@@ -63,8 +83,8 @@ function outboundCluster(push: PushContext, proxy: Proxy, svc: Service, port: Se
   http = applyConnectionPool(c, policy?.connectionPool, http);
   if (http) c.typedExtensionProtocolOptions[HTTP_PROTOCOL_OPTIONS] = anyPack(HttpProtocolOptionsSchema, http);
   applyOutlierDetection(c, policy?.outlierDetection);
-  if (svc.resolution !== 'Passthrough') applyLoadBalancer(c, policy?.loadBalancer);
-  applyUpstreamTls(push, c, svc, port, subset, policy?.tls);
+  if (resolution !== 'Passthrough') applyLoadBalancer(c, policy?.loadBalancer);
+  if (!opts.noTls) applyUpstreamTls(push, c, svc, port, subset, policy?.tls);
   return c;
 }
 
