@@ -49,6 +49,7 @@ spec:
       abort: {httpStatus: 503, percentage: {value: 1}}
     mirror: {host: ratings, subset: v1}
     mirrorPercentage: {value: 25}
+    corsPolicy: {allowOrigins: [{exact: "https://a.example.com"}, {regex: "https://.*[.]b[.]com"}], allowMethods: [GET, POST], allowHeaders: [x-a], maxAge: 24h, allowCredentials: true}
     headers:
       request: {set: {x-a: "1"}, add: {x-b: "2"}, remove: [x-c]}
       response: {set: {x-d: "3"}}

@@ -360,3 +360,25 @@ spec:
     assert.equal(Number(opts.commonHttpProtocolOptions.idleTimeout.seconds), 15);
   });
 });
+
+describe('CORS', () => {
+  it('puts the VirtualService corsPolicy on the route for the CORS filter', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - corsPolicy: {allowOrigins: [{exact: "https://shop.example.com"}], allowMethods: [GET, PUT], exposeHeaders: [x-id], maxAge: 1h, unmatchedPreflights: IGNORE}
+    route: [{destination: {host: reviews}}]
+`);
+    const [rds] = sidecarGenerators.byType[TYPE.route]!(push, sidecar(), { typeUrl: TYPE.route, names: ['9080'], wildcard: false });
+    const route = unpack<RouteConfiguration>(rds!).virtualHosts.find((v) => v.name.startsWith('reviews'))!.routes[0]!;
+    const cors = anyUnpack(route.typedPerFilterConfig['envoy.filters.http.cors']!, envoyRegistry()) as unknown as Record<string, unknown> & { allowOriginStringMatch: { matchPattern: { value: string } }[] };
+    assert.deepEqual(
+      [cors.allowOriginStringMatch.map((m) => m.matchPattern.value), cors.allowMethods, cors.exposeHeaders, cors.maxAge, cors.forwardNotMatchingPreflights],
+      [['https://shop.example.com'], 'GET,PUT', 'x-id', '3600', false],
+    );
+  });
+});

@@ -34,9 +34,31 @@ import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
 import { duration } from '../envoy.js';
 import { DEFAULT_ROUTE_NAME, parseSubsetKey, subsetKey } from '../names.js';
-import { isCatchAllMatch, translateRouteMatch } from './match.js';
+import { isCatchAllMatch, toStringMatcher, translateRouteMatch } from './match.js';
+import { CorsPolicySchema, type CorsPolicy } from '../../../gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
+import { StringMatcherSchema } from '../../../gen/envoy/type/matcher/v3/string_pb.js';
 
 export const FAULT_FILTER = 'envoy.filters.http.fault';
+export const CORS_FILTER = 'envoy.filters.http.cors';
+
+/** VirtualService corsPolicy → the CORS filter's per-route policy, as Istio translates it. */
+export function translateCors(cors: net.HTTPRoute['corsPolicy']): CorsPolicy | undefined {
+  if (!cors) return undefined;
+  const origins = cors.allowOrigins
+    ? cors.allowOrigins.map((m) => toStringMatcher(m)).filter((m) => m !== undefined)
+    : (cors.allowOrigin ?? []).map((o) => create(StringMatcherSchema, { matchPattern: { case: 'exact', value: o } }));
+  return create(CorsPolicySchema, {
+    allowOriginStringMatch: origins,
+    allowMethods: (cors.allowMethods ?? []).join(','),
+    allowHeaders: (cors.allowHeaders ?? []).join(','),
+    exposeHeaders: (cors.exposeHeaders ?? []).join(','),
+    maxAge: cors.maxAge ? String(Math.floor(cors.maxAge.seconds)) : '',
+    allowCredentials: cors.allowCredentials,
+    // Unmatched preflights are forwarded unless the policy says IGNORE (Envoy's pre-1.30 default).
+    forwardNotMatchingPreflights: cors.unmatchedPreflights !== 'IGNORE',
+    filterEnabled: { defaultValue: { numerator: 100, denominator: FractionalPercent_DenominatorType.HUNDRED } },
+  });
+}
 
 export interface RouteContext {
   proxy: Proxy;
@@ -284,6 +306,8 @@ export function translateRoute(
   out.decorator = create(DecoratorSchema, { operation: routeOperation(out, vs.name, listenPort) });
   const fault = translateFault(http.fault);
   if (fault) out.typedPerFilterConfig[FAULT_FILTER] = anyPack(HTTPFaultSchema, fault);
+  const cors = translateCors(http.corsPolicy);
+  if (cors) out.typedPerFilterConfig[CORS_FILTER] = anyPack(CorsPolicySchema, cors);
   return out;
 }
 
