@@ -382,3 +382,44 @@ spec:
     );
   });
 });
+
+describe('delegate VirtualServices', () => {
+  it('replace a delegating route with the delegate\'s routes, narrowed by the root match', () => {
+    const push = pushFromYaml(`${MESH}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: root, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - name: api
+    match: [{uri: {prefix: /api}}]
+    delegate: {name: reviews-api, namespace: other}
+  - route: [{destination: {host: reviews, subset: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-api, namespace: other}
+spec:
+  http:
+  - name: beta
+    match: [{uri: {prefix: /api/beta}}]
+    route: [{destination: {host: reviews.default.svc.cluster.local, subset: v2}}]
+  - name: elsewhere
+    match: [{uri: {prefix: /other}}]
+    route: [{destination: {host: reviews.default.svc.cluster.local, subset: v1}}]
+  - route: [{destination: {host: reviews.default.svc.cluster.local, subset: v1}}]
+`);
+    const [rds] = sidecarGenerators.byType[TYPE.route]!(push, sidecar(), { typeUrl: TYPE.route, names: ['9080'], wildcard: false });
+    const vh = unpack<RouteConfiguration>(rds!).virtualHosts.find((v) => v.name.startsWith('reviews'))!;
+    // "/other" contradicts the root's "/api" and is dropped; the catch-all delegate route inherits "/api".
+    assert.deepEqual(
+      vh.routes.map((r) => [r.name, r.match?.pathSpecifier.value, clusterOf(r)]),
+      [
+        ['api-beta', '/api/beta', 'outbound|9080|v2|reviews.default.svc.cluster.local'],
+        ['api', '/api', 'outbound|9080|v1|reviews.default.svc.cluster.local'],
+        ['', '/', 'outbound|9080|v1|reviews.default.svc.cluster.local'],
+      ],
+    );
+  });
+});

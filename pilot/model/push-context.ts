@@ -8,6 +8,7 @@ import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
 import type { MeshConfig } from './mesh.js';
 import type { Proxy } from './proxy.js';
+import { mergeDelegates } from './delegate.js';
 import { buildSidecarScope, selectSidecar, type SidecarScope } from './sidecar-scope.js';
 import { isVisibleTo, resolveExportTo, type IstioEndpoint, type Service } from './service.js';
 
@@ -67,7 +68,7 @@ export class PushContext {
     this.gateways = store.list<net.Gateway>('Gateway');
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.sidecars = store.list<net.Sidecar>('Sidecar');
-    this.virtualServices = store.list<net.VirtualService>('VirtualService').map((r) => this.resolveVirtualService(r));
+    this.virtualServices = mergeDelegates(store.list<net.VirtualService>('VirtualService')).map((r) => this.resolveVirtualService(r));
     this.destinationRules = store.list<net.DestinationRule>('DestinationRule').map((r) => ({
       resource: r,
       host: resolveShortname(r.spec.host ?? '', r.meta.namespace, domainSuffix),
