@@ -22,7 +22,7 @@ describe('debouncer', () => {
     // With a fake clock, the wait handed to the timer shrinks as the burst ages.
     const waits: number[] = [];
     const realSetTimeout = globalThis.setTimeout;
-    globalThis.setTimeout = ((fn: () => void, ms: number) => {
+    globalThis.setTimeout = ((_fn: () => void, ms: number) => {
       waits.push(ms);
       return realSetTimeout(() => {}, 0);
     }) as typeof setTimeout;

@@ -23,8 +23,8 @@
 // `oneof.required`, ...). A two-sided range reports the bound that failed; a value inside an
 // exclusive range (upper bound <= lower bound) reports `<family>.<lower>_<upper>_exclusive`.
 import {
-  createRegistry, fromBinary, getOption, hasOption, isFieldSet, toBinary,
-  type DescEnum, type DescField, type DescFile, type DescMessage, type DescOneof, type Message,
+  fromBinary, getOption, hasOption, isFieldSet, toBinary,
+  type DescEnum, type DescField, type DescMessage, type DescOneof, type Message,
   type MessageShape, type Registry,
 } from '@bufbuild/protobuf';
 import { reflect, type ReflectList, type ReflectMap, type ReflectMessage } from '@bufbuild/protobuf/reflect';

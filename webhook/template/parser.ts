@@ -49,7 +49,7 @@ class Parser {
   private info: TreeInfo;
 
   constructor(
-    private readonly items: Item[], private readonly text: string, private readonly parseName: string,
+    private readonly items: Item[], text: string, private readonly parseName: string,
     private readonly opts: ParseOptions, private readonly treeSet: Map<string, Tree>,
   ) {
     this.currentName = parseName;

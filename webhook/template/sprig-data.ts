@@ -4,9 +4,9 @@ import { FuncError } from './errors.js';
 import { def, type FuncDef } from './funcs.js';
 import { fromGoJson, toGoJson } from './encoding.js';
 import { parseGoInt } from './literals.js';
-import { strval, strslice, trimSpace } from './sprig-strings.js';
+import { strval } from './sprig-strings.js';
 import {
-  kindOf, typeName, isMap, isStruct, mapKeys, mapGet, mapHas, goSlice, structFields, GO_TYPE,
+  kindOf, typeName, isMap, mapKeys, mapGet, mapHas, goSlice, structFields, GO_TYPE,
 } from './values.js';
 
 const A = 'interface {}', S = 'string', I = 'int', M = 'map[string]interface {}', B = 'bool';

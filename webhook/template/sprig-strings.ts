@@ -105,13 +105,13 @@ function abbreviateFull(str: string, offset: number, maxWidth: number): string {
 }
 
 function swapCase(s: string): string {
-  let ws = true, out = '';
+  // goutils' title-casing after whitespace equals upper-casing except for a few digraphs.
+  let out = '';
   for (const c of s) {
     const lower = c.toLowerCase(), upper = c.toUpperCase();
-    if (c !== lower && c === upper) { out += lower; ws = false; } else if (c !== upper) {
-      out += upper;
-      ws = false;
-    } else { out += c; ws = isSpaceRune(c); }
+    if (c !== lower && c === upper) out += lower;
+    else if (c !== upper) out += upper;
+    else out += c;
   }
   return out;
 }

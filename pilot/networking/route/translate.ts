@@ -1,6 +1,6 @@
 // VirtualService HTTP routes → Envoy routes, following Istio's translation rule by rule.
 import { create } from '@bufbuild/protobuf';
-import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
+import { anyPack } from '@bufbuild/protobuf/wkt';
 import {
   DecoratorSchema,
   DirectResponseActionSchema,

@@ -6,24 +6,12 @@ import { anyPack } from '@bufbuild/protobuf/wkt';
 import { ListenerSchema, type Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { FilterChainMatchSchema, FilterChainSchema, type FilterChain } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { TrafficDirection } from '../../../gen/envoy/config/core/v3/base_pb.js';
-import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
-import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
-import { isHttpProtocol, type Protocol } from '../../model/service.js';
-import {
-  BLACKHOLE_CLUSTER,
-  INBOUND_PASSTHROUGH_CLUSTER,
-  PASSTHROUGH_CLUSTER,
-  subsetKey,
-  VIRTUAL_INBOUND_LISTENER,
-  VIRTUAL_OUTBOUND_LISTENER,
-} from '../names.js';
-import { defaultOutboundRoute } from '../route/translate.js';
+import { BLACKHOLE_CLUSTER, VIRTUAL_OUTBOUND_LISTENER } from '../names.js';
 import type { NamedResource, Watch } from '../generator.js';
-import { proxyServiceInstances } from './instances.js';
-import { httpFilters, listenerFilter, socketAddress } from './common.js';
+import { socketAddress } from './common.js';
 import { catchAllFilters, outboundListeners } from './outbound.js';
 import { virtualInboundListener } from './inbound.js';
 
@@ -40,10 +28,6 @@ function tcpProxyChain(name: string, cluster: string, statPrefix = cluster): Fil
       },
     ],
   });
-}
-
-function isTcpOnly(p: Protocol): boolean {
-  return !isHttpProtocol(p);
 }
 
 /** Port 15001 itself is black-holed, so connections can never loop back into the capture listener. */
