@@ -18,9 +18,8 @@ import { applyGrpcCircuitBreakers, applyLoadBalancer, portTrafficPolicy, subsetT
 import { buildLoadAssignment } from '../endpoints.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { GeneratorSet, NamedResource, Watch } from '../generator.js';
+import { GRPC_INBOUND_LISTENER_PREFIX, grpcInboundListeners } from './inbound.js';
 
-/** Server-side listeners of xDS-enabled gRPC servers carry this prefix. */
-export const GRPC_INBOUND_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
 
 interface RequestedHost {
   requestedNames: Set<string>;
@@ -64,7 +63,7 @@ function expandToFqdn(name: string, proxy: Proxy): string | undefined {
 
 function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const filter = listenerFilter(watch.names, proxy);
-  const out: NamedResource[] = [];
+  const out: NamedResource[] = grpcInboundListeners(push, proxy, watch.names);
   const all = watch.names.length === 0;
   for (const svc of push.servicesFor(proxy)) {
     const match = all ? { requestedNames: new Set([svc.hostname]), ports: new Set<number>() } : filter.get(svc.hostname);
