@@ -4,6 +4,8 @@ import { validateCommand } from './validate.js';
 import { versionCommand } from './version.js';
 import { kubeInjectCommand } from './kube-inject.js';
 import { xCommand } from './x-trace.js';
+import { proxyStatusCommand } from './proxy-status.js';
+import { proxyConfigCommand } from './proxy-config.js';
 
 const program = new Command('isthmusctl')
   .description('Isthmus configuration command line utility (istioctl-compatible)')
@@ -13,6 +15,8 @@ program.addCommand(validateCommand());
 program.addCommand(versionCommand());
 program.addCommand(kubeInjectCommand());
 program.addCommand(xCommand());
+program.addCommand(proxyStatusCommand());
+program.addCommand(proxyConfigCommand());
 
 try {
   await program.parseAsync();

@@ -2,11 +2,7 @@
 // produced it, the outcome, and each reached cluster with its endpoints.
 import type { ConfigRef, TraceReport } from '../pilot/simulation/trace.js';
 
-function table(rows: string[][], indent = ''): string[] {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('   ').trimEnd());
-}
+import { table } from './table.js';
 
 export function formatRef(r: ConfigRef): string {
   return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}${r.role ? ` (${r.role})` : ''}`;
