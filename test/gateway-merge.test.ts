@@ -7,7 +7,8 @@ import { buildServiceIndex } from '../pilot/registry/index.js';
 import { defaultMeshConfig } from '../pilot/model/mesh.js';
 import { PushContext } from '../pilot/model/push-context.js';
 import { proxyFromNode, type Proxy } from '../pilot/model/proxy.js';
-import { gatewayRouteName, resolveGatewayName, sanitizeServerHosts, sniHostsForServer, hostIntersection } from '../pilot/networking/gateway/config.js';
+import { gatewayRouteName, resolveGatewayName, sanitizeServerHosts, sniHostsForServer } from '../pilot/networking/gateway/config.js';
+import { hostIntersection } from '../pilot/model/host.js';
 import { mergedGatewayFor, proxyServiceTargets, resolvePorts, selectGateways } from '../pilot/networking/gateway/merge.js';
 
 function gatewayPush(yaml: string): PushContext {

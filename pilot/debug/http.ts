@@ -4,7 +4,8 @@ import { toJson } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { ConfigStore } from '../config/store.js';
-import { apiVersionOf } from '../config/resource.js';
+import { apiVersionOf, type Resource } from '../config/resource.js';
+import type { PushContext } from '../model/push-context.js';
 import { formatConfigError } from '../config/parse.js';
 import type { DiscoveryService } from '../xds/discovery.js';
 import { metricType } from '../xds/metrics.js';
@@ -26,6 +27,25 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** Istio config converted from Ingress and Gateway API objects (istiod lists it in configz too). */
+function derivedConfigz(push: PushContext): {
+  kind: string;
+  apiVersion: string;
+  metadata: { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: unknown;
+}[] {
+  const all: Resource[] = [...push.gateways, ...push.virtualServices.map((v) => v.resource), ...push.destinationRules.map((d) => d.resource)];
+  return all
+    .filter((r) => 'derivedFrom' in r)
+    .map((r) => ({
+      kind: r.kind,
+      apiVersion: apiVersionOf(r),
+      metadata: { name: r.meta.name, namespace: r.meta.namespace, labels: r.meta.labels, annotations: r.meta.annotations },
+      spec: r.spec,
+      derivedFrom: (r as Resource & { derivedFrom: unknown }).derivedFrom,
+    }));
+}
+
 export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
   const { store, discovery } = deps;
   return {
@@ -37,7 +57,7 @@ export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
           metadata: { name: r.meta.name, namespace: r.meta.namespace, labels: r.meta.labels, annotations: r.meta.annotations },
           spec: r.spec,
         })),
-      ),
+      ).concat(derivedConfigz(discovery.pushContext)),
     '/debug/config_errors': () => store.errors().map((e) => ({ ...e, text: formatConfigError(e) })),
     '/debug/registryz': () =>
       discovery.pushContext.registry.services.map((s) => ({

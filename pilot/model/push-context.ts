@@ -1,6 +1,7 @@
 // An immutable snapshot of everything translation reads, with the indexes it needs.
 // A config change builds a new PushContext; generators never see a half-applied change.
 import type { ConfigStore } from '../config/store.js';
+import { derivedConfigFor, withDerived, type IngressSettings } from '../config/kube-conversion/index.js';
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
 import type { PeerAuthentication } from '../config/schema/security.js';
@@ -30,6 +31,11 @@ export interface ResolvedDestinationRule {
 
 export const MESH_GATEWAY = 'mesh';
 
+/** A VirtualService generated from the Gateway API (`internal.istio.io/route-semantics: gateway`). */
+function usesGatewaySemantics(vs: ResolvedVirtualService): boolean {
+  return vs.resource.meta.annotations['internal.istio.io/route-semantics'] === 'gateway';
+}
+
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
@@ -42,6 +48,8 @@ export class PushContext {
   readonly peerAuthentications: readonly Resource<PeerAuthentication>[];
   readonly sidecars: readonly Resource<net.Sidecar>[];
   private readonly scopes = new Map<string, SidecarScope>();
+  /** Generated output shared by proxies with the same view during this push (see `memo`). */
+  private readonly memos = new Map<string, unknown>();
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
@@ -65,11 +73,21 @@ export class PushContext {
     opts: { configDomain?: string } = {},
   ) {
     this.configDomain = opts.configDomain ?? domainSuffix;
-    this.gateways = store.list<net.Gateway>('Gateway');
+    // Ingress and Gateway API objects, converted into Istio config as istiod does.
+    const derived = derivedConfigFor(
+      store,
+      {
+        domainSuffix,
+        ingress: mesh as Partial<IngressSettings>,
+        lookupService: (host, ns) => registry.byHostname.get(host)?.find((s) => s.namespace === ns),
+      },
+      registry,
+    );
+    this.gateways = withDerived(store.list<net.Gateway>('Gateway'), derived.gateways);
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.sidecars = store.list<net.Sidecar>('Sidecar');
-    this.virtualServices = mergeDelegates(store.list<net.VirtualService>('VirtualService')).map((r) => this.resolveVirtualService(r));
-    this.destinationRules = store.list<net.DestinationRule>('DestinationRule').map((r) => ({
+    this.virtualServices = mergeDelegates(withDerived(store.list<net.VirtualService>('VirtualService'), derived.virtualServices)).map((r) => this.resolveVirtualService(r));
+    this.destinationRules = withDerived(store.list<net.DestinationRule>('DestinationRule'), derived.destinationRules).map((r) => ({
       resource: r,
       host: resolveShortname(r.spec.host ?? '', r.meta.namespace, domainSuffix),
       exportTo: resolveExportTo(r.spec.exportTo, r.meta.namespace, mesh.defaultDestinationRuleExportTo),
@@ -124,6 +142,24 @@ export class PushContext {
     return v;
   }
 
+  /**
+   * Builds a value once per push and key: generators use it to share output between proxies
+   * whose view (the key) is the same. The key must name everything the value depends on.
+   */
+  memo<T>(key: string, build: () => T): T {
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const value = build();
+    this.memos.set(key, value);
+    return value;
+  }
+
+  /** Identifies the proxy's Sidecar scope: equal keys, equal `sidecarScope`. */
+  sidecarScopeKey(proxy: Proxy): string {
+    // Sidecar resources never apply to gateways.
+    const sidecar = this.sidecars.length && proxy.type !== 'router' ? selectSidecar(this.sidecars, proxy, this.mesh.rootNamespace) : undefined;
+    return sidecar ? `${sidecar.meta.namespace}/${sidecar.meta.name}@${proxy.namespace}` : `@${proxy.namespace}`;
+  }
+
   /** The proxy's view after its Sidecar resource (cached per namespace and label set). */
   sidecarScope(proxy: Proxy): SidecarScope {
     // Sidecar resources never apply to gateways.
@@ -159,11 +195,17 @@ export class PushContext {
   /** The VirtualService that routes `svc` for proxies of `namespace` on `gateway` (oldest first wins). */
   virtualServiceFor(namespace: string, svc: Service, gateway = MESH_GATEWAY, allowed?: ReadonlySet<ResolvedVirtualService>): ResolvedVirtualService | undefined {
     let best: { vs: ResolvedVirtualService; specificity: number } | undefined;
-    const candidates = [...(this.vsByHost.get(svc.hostname) ?? []), ...this.vsWildcard];
+    let candidates = [...(this.vsByHost.get(svc.hostname) ?? []), ...this.vsWildcard];
     // Oldest first, as in the full list, so ties keep Istio's "first wins".
     if (this.vsWildcard.length) candidates.sort((a, b) => this.virtualServices.indexOf(a) - this.virtualServices.indexOf(b));
+    // Gateway API routes (GAMMA) of the proxy's own namespace come first (Istio's UnifiedSidecarScoping).
+    if (gateway === MESH_GATEWAY && candidates.some((vs) => usesGatewaySemantics(vs) && vs.namespace === namespace)) {
+      candidates = [...candidates.filter((vs) => usesGatewaySemantics(vs) && vs.namespace === namespace), ...candidates.filter((vs) => !(usesGatewaySemantics(vs) && vs.namespace === namespace))];
+    }
     for (const vs of candidates) {
       if (!vs.gateways.includes(gateway)) continue;
+      // ... and apply only from the service's namespace or the proxy's.
+      if (gateway === MESH_GATEWAY && usesGatewaySemantics(vs) && vs.namespace !== svc.namespace && vs.namespace !== namespace) continue;
       if (allowed && !allowed.has(vs)) continue;
       if (!(vs.exportTo.has('*') || vs.exportTo.has(namespace))) continue;
       for (const h of vs.hosts) {

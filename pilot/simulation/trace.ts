@@ -6,6 +6,8 @@ import { Cluster_DiscoveryType } from '../../gen/envoy/config/cluster/v3/cluster
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
 import type { JsonObject } from '@bufbuild/protobuf';
+import { withConversionOrigins } from '../config/kube-conversion/index.js';
+import type { Resource } from '../config/resource.js';
 import { resolveShortname } from '../model/host.js';
 import type { PushContext } from '../model/push-context.js';
 import type { Proxy } from '../model/proxy.js';
@@ -331,6 +333,15 @@ function virtualServiceForHost(push: PushContext, proxy: Proxy, host: string, sv
   return push.virtualServices.find((vs) => vs.gateways.includes('mesh') && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace)) && vs.hosts.includes(host));
 }
 
+/** An Istio resource of the push by kind and name (derived ones included). */
+function derivedConfigResource(push: PushContext, kind: string, namespace: string, name: string): Resource | undefined {
+  const match = (r: Resource) => r.meta.namespace === namespace && r.meta.name === name;
+  if (kind === 'VirtualService') return push.virtualServices.find((v) => match(v.resource))?.resource;
+  if (kind === 'DestinationRule') return push.destinationRules.find((d) => match(d.resource))?.resource;
+  if (kind === 'Gateway') return push.gateways.find(match);
+  return undefined;
+}
+
 const BUILTIN_ROUTES = new Set(['default', 'allow_any', 'block_all']);
 
 function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: SimulationConfig): TraceStep[] {
@@ -389,7 +400,7 @@ function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: 
         break;
       default:
     }
-    s.resources = dedupe(s.resources);
+    s.resources = dedupe(withConversionOrigins(s.resources, (kind, ns, name) => derivedConfigResource(push, kind, ns, name)));
   }
   return steps;
 }

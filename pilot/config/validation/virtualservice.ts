@@ -13,30 +13,12 @@ import {
 } from './http.js';
 import type { Report } from './report.js';
 import { analyzeUnreachableRules } from './vs-unreachable.js';
+import { hostMatchesEither, hostSubsetOf } from '../../model/host.js';
 
 const MESH_GATEWAY = 'mesh';
 const ROUTE_SEMANTICS = 'internal.istio.io/route-semantics';
 const KB = 1024;
 const MB = 1024 * KB;
-
-/** host.Name.Matches: two (possibly wildcarded) hosts overlap. */
-export function hostsMatch(a: string, b: string): boolean {
-  const aw = a.startsWith('*');
-  const bw = b.startsWith('*');
-  if (aw && bw) return a.length < b.length ? b.slice(1).endsWith(a.slice(1)) : a.slice(1).endsWith(b.slice(1));
-  if (aw) return b.endsWith(a.slice(1));
-  if (bw) return a.endsWith(b.slice(1));
-  return a === b;
-}
-
-/** host.Name.SubsetOf: `a` is covered by `b`. */
-export function hostSubsetOf(a: string, b: string): boolean {
-  const aw = a.startsWith('*');
-  const bw = b.startsWith('*');
-  if (aw) return bw && a.length >= b.length && a.slice(1).endsWith(b.slice(1));
-  if (bw) return a.endsWith(b.slice(1));
-  return a === b;
-}
 
 export function validateGatewayNames(r: Report, names: string[] | undefined, gatewaySemantics: boolean): void {
   for (const name of names ?? []) {
@@ -412,7 +394,7 @@ export function validateVirtualService(r: Report, vs: net.VirtualService, meta: 
   if (allHostsValid) {
     for (let i = 0; i < hosts.length; i++) {
       for (let j = i + 1; j < hosts.length; j++) {
-        if (hostsMatch(hosts[i]!, hosts[j]!)) r.error(`duplicate hosts in virtual service: ${hosts[i]} & ${hosts[j]}`, 'hosts', j);
+        if (hostMatchesEither(hosts[i]!, hosts[j]!)) r.error(`duplicate hosts in virtual service: ${hosts[i]} & ${hosts[j]}`, 'hosts', j);
       }
     }
   }

@@ -16,14 +16,13 @@ import type * as net from '../../config/schema/networking.js';
 import type { PushContext, ResolvedVirtualService } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { isHttpProtocol, parseProtocol } from '../../model/service.js';
+import { hostMatchesEither, hostSubsetOf } from '../../model/host.js';
 import { adsConfigSource } from '../envoy.js';
 import { destinationCluster } from '../route/translate.js';
 import { httpFilters } from '../sidecar/common.js';
 import {
   gatewayService,
-  hostMatchesEither,
   type GatewayServerSpec,
-  hostSubsetOf,
   isHttpsServerWithTlsTermination,
   isPassthroughServer,
   isTcpServerWithTlsTermination,

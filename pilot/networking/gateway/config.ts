@@ -194,33 +194,6 @@ export function serverHostsForNamespace(hosts: readonly string[], namespace: str
   return out;
 }
 
-// ---- host names (Istio's host.Name) ----
-
-/** `n` is covered by `o` (`a.foo.com` ⊂ `*.foo.com` ⊂ `*`). */
-export function hostSubsetOf(n: string, o: string): boolean {
-  const nWild = n.startsWith('*');
-  const oWild = o.startsWith('*');
-  if (nWild) return oWild && n.length >= o.length && n.slice(1).endsWith(o.slice(1));
-  if (oWild) return n.endsWith(o.slice(1));
-  return n === o;
-}
-
-/** Either name covers the other. */
-export function hostMatchesEither(n: string, o: string): boolean {
-  return hostSubsetOf(n, o) || hostSubsetOf(o, n);
-}
-
-/** Istio's `Names.Intersection`: for each overlapping pair, the more specific name, once. */
-export function hostIntersection(a: readonly string[], b: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const x of a) {
-    for (const y of b) {
-      const pick = hostSubsetOf(x, y) ? x : hostSubsetOf(y, x) ? y : undefined;
-      if (pick !== undefined && !out.includes(pick)) out.push(pick);
-    }
-  }
-  return out;
-}
 
 // ---- services a gateway sees ----
 

@@ -15,7 +15,8 @@ import { domainName } from '../names.js';
 import { isCatchAllMatch } from '../route/match.js';
 import { routesForVirtualService, type RouteContext, type VirtualServiceRef } from '../route/translate.js';
 import { routeContext } from '../route/vhosts.js';
-import { gatewayService, hostIntersection, resolveConfigHost, resolveGatewayName, serverHostsForNamespace, virtualServicesForGateway } from './config.js';
+import { hostIntersection } from '../../model/host.js';
+import { gatewayService, resolveConfigHost, resolveGatewayName, serverHostsForNamespace, virtualServicesForGateway } from './config.js';
 import { mergedGatewayFor, type MergedGateway } from './merge.js';
 
 const MAX_DIRECT_RESPONSE_BODY = 1024 * 1024;
@@ -41,7 +42,7 @@ export function gatewayVirtualServiceRef(vs: ResolvedVirtualService): VirtualSer
       ? { ...h, match: h.match.map((m) => (m.gateways?.length ? { ...m, gateways: m.gateways.map((g) => resolveGatewayName(g, vs.namespace)) } : m)) }
       : h,
   );
-  return { name: vs.resource.meta.name, namespace: vs.namespace, spec: http ? { ...spec, http } : spec };
+  return { name: vs.resource.meta.name, namespace: vs.namespace, spec: http ? { ...spec, http } : spec, annotations: vs.resource.meta.annotations };
 }
 
 export function gatewayRouteContext(push: PushContext, proxy: Proxy, gatewayName: string, vsNamespace: string, isTls: boolean): RouteContext {

@@ -10,6 +10,7 @@ import {
   RetryPolicy_RetryHostPredicateSchema,
   RetryPolicy_RetryPrioritySchema,
   RetryPolicySchema,
+  RouteAction_ClusterNotFoundResponseCode,
   RouteAction_MaxStreamDurationSchema,
   RouteAction_RequestMirrorPolicySchema,
   WeightedClusterSchema,
@@ -80,6 +81,17 @@ export interface VirtualServiceRef {
   name: string;
   namespace: string;
   spec: net.VirtualService;
+  /** The VirtualService's annotations: `internal.istio.io/route-semantics` changes translation. */
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Istio's UseGatewaySemantics / UseIngressSemantics: VirtualServices generated from the Gateway
+ * API or from Ingress (`internal.istio.io/route-semantics`).
+ */
+export function routeSemantics(vs: VirtualServiceRef): 'gateway' | 'ingress' | undefined {
+  const v = vs.annotations?.['internal.istio.io/route-semantics'];
+  return v === 'gateway' || v === 'ingress' ? v : undefined;
 }
 
 const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
@@ -271,6 +283,11 @@ export function translateRoute(
     name: match?.name ? `${http.name ?? ''}.${match.name}` : (http.name ?? ''),
     match: translateRouteMatch(match),
   });
+  // Ingress and Gateway API prefixes match whole path segments (`/foo` matches `/foo/bar`, not `/foobar`).
+  const pm = out.match?.pathSpecifier;
+  if (routeSemantics(vs) && pm?.case === 'prefix' && pm.value !== '/') {
+    out.match!.pathSpecifier = { case: 'pathSeparatedPrefix', value: pm.value.endsWith('/') ? pm.value.slice(0, -1) : pm.value };
+  }
   if (match?.statPrefix) out.statPrefix = match.statPrefix;
 
   let authority: string | undefined;
@@ -345,6 +362,8 @@ function applyRedirect(out: Route, redirect: net.HTTPRoute['redirect'] & object,
 function applyDestinations(ctx: RouteContext, vs: VirtualServiceRef, http: net.HTTPRoute, out: Route, authority: string | undefined, listenPort: number): void {
   const action = create(RouteActionSchema);
   setTimeout(action, http.timeout, ctx.proxy);
+  // Gateway API: invalid backends answer 500.
+  if (routeSemantics(vs) === 'gateway') action.clusterNotFoundResponseCode = RouteAction_ClusterNotFoundResponseCode.INTERNAL_SERVER_ERROR;
   out.action = { case: 'route', value: action };
 
   const resolve = (d: net.Destination | undefined): net.Destination | undefined =>
@@ -360,6 +379,13 @@ function applyDestinations(ctx: RouteContext, vs: VirtualServiceRef, http: net.H
       action.regexRewrite = create(RegexMatchAndSubstituteSchema, {
         pattern: { regex: regex.match ?? '' },
         substitution: regex.rewrite ?? '',
+      });
+    } else if (http.rewrite.uri === '/' && routeSemantics(vs) === 'gateway') {
+      // Gateway API's "remove the prefix": keep a `/` when the whole path goes.
+      const prefix = out.match?.pathSpecifier.case === 'pathSeparatedPrefix' ? out.match.pathSpecifier.value : '';
+      action.regexRewrite = create(RegexMatchAndSubstituteSchema, {
+        pattern: { regex: `^${prefix.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')}(/?)(.*)` },
+        substitution: '/\\2',
       });
     } else if (http.rewrite.uri) {
       action.prefixRewrite = http.rewrite.uri;

@@ -68,7 +68,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
       ? push.virtualServices.filter((vs) => allowed.has(vs) && vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace)))
       : [...claimed.keys()];
   for (const vs of vsList) {
-    const routes = routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec: vs.resource.spec }, port);
+    const routes = routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec: vs.resource.spec, annotations: vs.resource.meta.annotations }, port);
     const svcs = claimed.get(vs) ?? [];
     if (routes.length === 0) {
       unclaimed.push(...svcs);

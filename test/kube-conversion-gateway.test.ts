@@ -1,0 +1,408 @@
+// Gateway API → Istio config, as istiod's gateway controller converts it, and how the result is
+// served: listeners to servers, route attachment, HTTPRoute rules to VirtualService routes, mesh
+// (GAMMA) routes, ReferenceGrants, backend policies, and route translation with gateway semantics.
+import assert from 'node:assert/strict';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { formatConfigError, parseYaml } from '../pilot/config/parse.js';
+import { MemoryConfigStore } from '../pilot/config/store.js';
+import { convertKubernetesConfig, type DerivedConfig } from '../pilot/config/kube-conversion/index.js';
+import { inferencePoolServiceName } from '../pilot/config/kube-conversion/gateway-api/backends.js';
+import { sortHTTPRoutes } from '../pilot/config/kube-conversion/gateway-api/http.js';
+import { durationOf } from '../pilot/config/kube-conversion/common.js';
+import { hostIntersection, hostMatchesEither, hostSubsetOf } from '../pilot/model/host.js';
+import type * as net from '../pilot/config/schema/networking.js';
+import { buildServiceIndex } from '../pilot/registry/index.js';
+import { defaultMeshConfig } from '../pilot/model/mesh.js';
+import { PushContext } from '../pilot/model/push-context.js';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { TYPE } from '../pilot/networking/envoy.js';
+import { envoyRegistry } from '../pilot/networking/registry.js';
+import { gatewayGenerators } from '../pilot/networking/gateway/index.js';
+import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
+import { RouteAction_ClusterNotFoundResponseCode } from '../gen/envoy/config/route/v3/route_components_pb.js';
+import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
+
+function storeOf(yaml: string): MemoryConfigStore {
+  const parsed = parseYaml(yaml);
+  assert.deepEqual(parsed.errors.map(formatConfigError), []);
+  assert.deepEqual(parsed.ignored, []);
+  const store = new MemoryConfigStore();
+  store.replaceAll(parsed.resources);
+  return store;
+}
+
+function convert(yaml: string): DerivedConfig {
+  const store = storeOf(yaml);
+  const registry = buildServiceIndex(store, { domainSuffix: 'cluster.local' });
+  return convertKubernetesConfig(store, {
+    domainSuffix: 'cluster.local',
+    lookupService: (h, ns) => registry.byHostname.get(h)?.find((s) => s.namespace === ns),
+  });
+}
+
+const svc = (name: string, ns = 'default', port = 80, ip = '10.0.0.1') => `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  clusterIP: ${ip}
+  ports: [{name: http, port: ${port}}]
+---
+`;
+
+const CLASS = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: istio}
+spec: {controllerName: istio.io/gateway-controller}
+---
+`;
+
+function gateway(listeners: string, opts: { name?: string; ns?: string; addresses?: string } = {}): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${opts.name ?? 'gw'}, namespace: ${opts.ns ?? 'istio-system'}}
+spec:
+  gatewayClassName: istio
+${opts.addresses ?? '  addresses: [{type: Hostname, value: istio-ingressgateway}]'}
+  listeners:
+${listeners}
+---
+`;
+}
+
+function route(name: string, spec: string, ns = 'default', kind = 'HTTPRoute', ts?: string): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: ${kind}
+metadata:
+  name: ${name}
+  namespace: ${ns}
+${ts ? `  creationTimestamp: "${ts}"\n` : ''}spec:
+${spec}
+---
+`;
+}
+
+const ALL_NS = 'allowedRoutes: {namespaces: {from: All}}';
+
+describe('Gateway API conversion: host names', () => {
+  it('follows Istio\'s host.Name rules', () => {
+    assert.ok(hostMatchesEither('*.example.com', 'a.example.com'));
+    assert.ok(hostMatchesEither('a.example.com', '*.example.com'));
+    assert.ok(hostMatchesEither('*', 'x'));
+    assert.ok(!hostMatchesEither('a.com', 'b.com'));
+    assert.ok(hostSubsetOf('a.example.com', '*.example.com'));
+    assert.ok(!hostSubsetOf('*.example.com', 'a.example.com'));
+    assert.deepEqual(hostIntersection(['*.com'], ['*.example.com']), ['*.example.com']);
+    assert.deepEqual(durationOf(0.001), { text: '0.001s', seconds: 0.001 });
+    assert.deepEqual(durationOf(50), { text: '50s', seconds: 50 });
+  });
+
+  it('names InferencePool shadow services by a hash of the pool', () => {
+    assert.match(inferencePoolServiceName('infpool-gen'), /^infpool-gen-ip-[0-9a-f]{8}$/);
+    assert.ok(inferencePoolServiceName('x'.repeat(80)).length <= 63);
+  });
+});
+
+describe('Gateway API conversion: Gateways', () => {
+  it('makes one Istio Gateway per listener, bound to the address Service, hosts per allowed namespaces', () => {
+    const out = convert(
+      CLASS +
+        gateway(`  - {name: http, hostname: "*.example.com", port: 80, protocol: HTTP, ${ALL_NS}}
+  - {name: same, port: 8080, protocol: HTTP}`),
+    );
+    assert.deepEqual(
+      out.gateways.map((g) => [g.meta.name, g.spec.servers![0]!.hosts, g.meta.annotations['internal.istio.io/gateway-service']]),
+      [
+        ['gw~istio-autogenerated-k8s-gateway~http', ['*/*.example.com'], 'istio-ingressgateway.istio-system.svc.cluster.local'],
+        ['gw~istio-autogenerated-k8s-gateway~same', ['istio-system/*'], 'istio-ingressgateway.istio-system.svc.cluster.local'],
+      ],
+    );
+    assert.equal(out.gateways[0]!.meta.annotations['internal.istio.io/parents'], 'Gateway/gw/http.istio-system');
+    assert.equal(out.gateways[0]!.meta.annotations['internal.istio.io/gateway-semantics'], 'gateway');
+    assert.deepEqual(out.gateways[0]!.spec.servers![0]!.port, { name: 'default', number: 80, protocol: 'HTTP' });
+  });
+
+  it('a managed Gateway (no address) binds to the Service Istio would deploy, `<name>-<class>`', () => {
+    const out = convert(CLASS + gateway(`  - {name: http, port: 80, protocol: HTTP}`, { addresses: '' }));
+    assert.equal(out.gateways[0]!.meta.annotations['internal.istio.io/gateway-service'], 'gw-istio.istio-system.svc.cluster.local');
+    assert.equal(out.gateways[0]!.meta.annotations['internal.istio.io/service-account-name'], 'gw-istio');
+  });
+
+  it('ignores Gateways of unknown classes; the default class `istio` needs no GatewayClass object', () => {
+    const other = gateway(`  - {name: http, port: 80, protocol: HTTP}`).replace('gatewayClassName: istio', 'gatewayClassName: other');
+    assert.equal(convert(other).gateways.length, 0);
+    assert.equal(convert(gateway(`  - {name: http, port: 80, protocol: HTTP}`)).gateways.length, 1);
+  });
+
+  it('TLS listeners: passthrough, Istio modes; a missing certificate Secret leaves the listener out', () => {
+    const out = convert(
+      CLASS +
+        gateway(`  - {name: pass, port: 443, protocol: TLS, tls: {mode: Passthrough}}
+  - {name: term, port: 8443, protocol: HTTPS, hostname: a.example.com, tls: {certificateRefs: [{name: missing}]}}
+  - {name: istio-mtls, port: 9443, protocol: HTTPS, tls: {mode: Terminate, options: {gateway.istio.io/tls-terminate-mode: ISTIO_MUTUAL}}}`),
+    );
+    assert.deepEqual(
+      out.gateways.map((g) => [g.meta.name.split('~')[2], g.spec.servers![0]!.tls]),
+      [
+        ['istio-mtls', { mode: 'ISTIO_MUTUAL' }],
+        ['pass', {}],
+      ],
+    );
+  });
+});
+
+describe('Gateway API conversion: HTTPRoute', () => {
+  const base = CLASS + gateway(`  - {name: http, hostname: "*.example.com", port: 80, protocol: HTTP, ${ALL_NS}}`) + svc('web') + svc('api');
+
+  it('makes one VirtualService per gateway and host, merged across routes, rules in Gateway API precedence', () => {
+    const out = convert(
+      base +
+        route(
+          'older',
+          `  parentRefs: [{name: gw, namespace: istio-system}]
+  hostnames: [a.example.com]
+  rules:
+  - backendRefs: [{name: web, port: 80}]`,
+          'default',
+          'HTTPRoute',
+          '2020-01-01T00:00:00Z',
+        ) +
+        route(
+          'newer',
+          `  parentRefs: [{name: gw, namespace: istio-system}]
+  hostnames: [a.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api/}}, {path: {type: Exact, value: /x}}]
+    timeouts: {request: 2s}
+    backendRefs: [{name: api, port: 80, weight: 3}, {name: web, port: 80, weight: 1}]`,
+          'default',
+          'HTTPRoute',
+          '2021-01-01T00:00:00Z',
+        ),
+    );
+    assert.equal(out.virtualServices.length, 1);
+    const vs = out.virtualServices[0]!;
+    assert.equal(vs.meta.name, 'istio-system~gw~istio-autogenerated-k8s-gateway~http~a.example.com');
+    assert.equal(vs.meta.annotations['internal.istio.io/parents'], 'HTTPRoute/older.default,HTTPRoute/newer.default');
+    assert.deepEqual(vs.spec.gateways, ['istio-system/gw~istio-autogenerated-k8s-gateway~http']);
+    assert.deepEqual(
+      vs.spec.http!.map((h) => [h.name, h.match?.[0]?.uri, h.route?.map((r) => [r.destination?.host, r.weight])]),
+      [
+        ['default.newer.0', { exact: '/x' }, [['api.default.svc.cluster.local', 3], ['web.default.svc.cluster.local', 1]]],
+        ['default.newer.0', { prefix: '/api' }, [['api.default.svc.cluster.local', 3], ['web.default.svc.cluster.local', 1]]],
+        ['default.older.0', undefined, [['web.default.svc.cluster.local', undefined]]],
+      ],
+    );
+    assert.equal(vs.spec.http![0]!.timeout?.seconds, 2);
+    assert.deepEqual(vs.derivedFrom.map((o) => `${o.kind} ${o.name}`), ['HTTPRoute older', 'HTTPRoute newer']);
+  });
+
+  it('denies routes whose hostnames, sectionName or namespace the listener does not allow', () => {
+    const sameNs = CLASS + gateway(`  - {name: http, hostname: "*.example.com", port: 80, protocol: HTTP}`) + svc('web');
+    const out = convert(
+      sameNs +
+        route('other-ns', `  parentRefs: [{name: gw, namespace: istio-system}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]`) +
+        route('bad-host', `  parentRefs: [{name: gw}]\n  hostnames: [a.other.com]\n  rules: [{backendRefs: [{name: web, port: 80}]}]`, 'istio-system') +
+        route('bad-section', `  parentRefs: [{name: gw, sectionName: nope}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]`, 'istio-system') +
+        route('ok', `  parentRefs: [{name: gw, sectionName: http}]\n  rules: [{backendRefs: [{name: web, namespace: default, port: 80}]}]`, 'istio-system'),
+    );
+    assert.deepEqual(out.virtualServices.map((v) => v.meta.annotations['internal.istio.io/parents']), ['HTTPRoute/ok.istio-system']);
+    // Cross-namespace backend without a ReferenceGrant: kept as an empty destination (answered with 500).
+    assert.deepEqual(out.virtualServices[0]!.spec.http![0]!.route, [{ destination: {} }]);
+  });
+
+  it('a ReferenceGrant lets a route use a backend in another namespace', () => {
+    const out = convert(
+      CLASS +
+        gateway(`  - {name: http, port: 80, protocol: HTTP}`) +
+        svc('web') +
+        route('r', `  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: web, namespace: default, port: 80}]}]`, 'istio-system') +
+        `apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: allow, namespace: default}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: istio-system}]
+  to: [{group: "", kind: Service}]
+`,
+    );
+    assert.deepEqual(out.virtualServices[0]!.spec.http![0]!.route, [{ destination: { host: 'web.default.svc.cluster.local', port: { number: 80 } } }]);
+  });
+
+  it('filters: redirects, rewrites, header modifiers, mirrors; no backends answers 500', () => {
+    const out = convert(
+      base +
+        route(
+          'f',
+          `  parentRefs: [{name: gw, namespace: istio-system}]
+  hostnames: [f.example.com]
+  rules:
+  - matches: [{path: {value: /redirect}}]
+    filters: [{type: RequestRedirect, requestRedirect: {scheme: https, statusCode: 301}}]
+  - matches: [{path: {value: /strip}}]
+    filters:
+    - {type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}
+    - {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-A, value: b}], remove: [x-c]}}
+    - {type: RequestMirror, requestMirror: {backendRef: {name: api, port: 80}, percent: 10}}
+    backendRefs: [{name: web, port: 80}]
+  - matches: [{path: {value: /none}}]`,
+        ),
+    );
+    const http = out.virtualServices[0]!.spec.http!;
+    const byName = (prefix: string) => http.find((h) => h.match?.[0]?.uri?.prefix === prefix)!;
+    assert.deepEqual(byName('/redirect').redirect, { redirectCode: 301, scheme: 'https', derivePort: 'FROM_PROTOCOL_DEFAULT' });
+    assert.deepEqual(byName('/strip').rewrite, { uri: '/' });
+    assert.deepEqual(byName('/strip').headers, { request: { set: { 'x-a': 'b' }, remove: ['x-c'] } });
+    assert.deepEqual(byName('/strip').mirrors, [{ destination: { host: 'api.default.svc.cluster.local', port: { number: 80 } }, percentage: { value: 10 } }]);
+    assert.deepEqual(byName('/none').directResponse, { status: 500 });
+  });
+
+  it('sorts rules: exact before prefix before regex, longer first, then method, headers, query params; no match last', () => {
+    const r = (m: net.HTTPMatchRequest | undefined, name: string): net.HTTPRoute => ({ name, ...(m ? { match: [m] } : {}) });
+    const routes = [
+      r(undefined, 'none'),
+      r({ uri: { prefix: '/' } }, 'root'),
+      r({ uri: { regex: '.*' } }, 'regex'),
+      r({ uri: { prefix: '/' }, method: { exact: 'GET' } }, 'root-get'),
+      r({ uri: { exact: '/a' } }, 'exact'),
+      r({ uri: { prefix: '/abc' } }, 'long'),
+      r({ uri: { prefix: '/' }, headers: { a: { exact: 'b' } } }, 'root-header'),
+    ];
+    sortHTTPRoutes(routes);
+    assert.deepEqual(routes.map((x) => x.name), ['exact', 'long', 'root-get', 'root-header', 'root', 'regex', 'none']);
+  });
+});
+
+describe('Gateway API conversion: mesh (GAMMA), TCP and TLS routes', () => {
+  it('a Service parent makes a mesh VirtualService keyed by namespace (and port)', () => {
+    const out = convert(
+      svc('echo') +
+        svc('echo-v2', 'default', 80, '10.0.0.2') +
+        route('split', `  parentRefs: [{group: "", kind: Service, name: echo}, {group: "", kind: Service, name: echo, port: 80}]\n  rules: [{backendRefs: [{name: echo-v2, port: 80}]}]`),
+    );
+    assert.deepEqual(
+      out.virtualServices.map((v) => [v.meta.name, v.spec.gateways, v.spec.hosts, v.spec.http![0]!.match]),
+      [
+        ['default~80~echo.default.svc.cluster.local', ['mesh'], ['echo.default.svc.cluster.local'], [{ port: 80 }]],
+        ['default~echo.default.svc.cluster.local', ['mesh'], ['echo.default.svc.cluster.local'], undefined],
+      ],
+    );
+  });
+
+  it('a Service parent that does not exist attaches nothing', () => {
+    assert.deepEqual(convert(route('r', `  parentRefs: [{group: "", kind: Service, name: nope}]\n  rules: [{backendRefs: [{name: nope, port: 80}]}]`)).virtualServices, []);
+  });
+
+  it('TCPRoute without weight sends to a black hole; TLSRoute matches on SNI', () => {
+    const out = convert(
+      CLASS +
+        gateway(`  - {name: tcp, port: 9000, protocol: TCP, ${ALL_NS}}
+  - {name: tls, port: 443, protocol: TLS, tls: {mode: Passthrough}, ${ALL_NS}}`) +
+        svc('db') +
+        route('zero', `  parentRefs: [{name: gw, namespace: istio-system, sectionName: tcp}]\n  rules: [{backendRefs: [{name: db, port: 80, weight: 0}]}]`, 'default', 'TCPRoute') +
+        route('sni', `  parentRefs: [{name: gw, namespace: istio-system, sectionName: tls}]\n  hostnames: [db.example.com]\n  rules: [{backendRefs: [{name: db, port: 80}]}]`, 'default', 'TLSRoute'),
+    );
+    const tcp = out.virtualServices.find((v) => v.meta.name === 'zero~tcp~0~istio-autogenerated-k8s-gateway')!;
+    assert.deepEqual(tcp.spec.tcp, [{ route: [{ destination: { host: 'internal.cluster.local', subset: 'zero-weight', port: { number: 65535 } } }] }]);
+    const tls = out.virtualServices.find((v) => v.meta.name === 'sni~tls~0~istio-autogenerated-k8s-gateway')!;
+    assert.deepEqual(tls.spec.hosts, ['db.example.com']);
+    assert.deepEqual(tls.spec.tls, [{ match: [{ sniHosts: ['db.example.com'] }], route: [{ destination: { host: 'db.default.svc.cluster.local', port: { number: 80 } } }] }]);
+  });
+
+  it('BackendTLSPolicy becomes a DestinationRule for the Service', () => {
+    const out = convert(
+      svc('secure') +
+        `apiVersion: v1
+kind: ConfigMap
+metadata: {name: ca, namespace: default}
+data: {ca.crt: "-----BEGIN CERTIFICATE-----"}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {name: tls, namespace: default}
+spec:
+  targetRefs: [{group: "", kind: Service, name: secure}]
+  validation: {hostname: secure.example.com, caCertificateRefs: [{group: "", kind: ConfigMap, name: ca}]}
+`,
+    );
+    assert.deepEqual(
+      out.destinationRules.map((d) => [d.meta.name, d.spec]),
+      [['secure~istio-autogenerated-k8s-gateway', { host: 'secure.default.svc.cluster.local', trafficPolicy: { tls: { mode: 'SIMPLE', sni: 'secure.example.com', credentialName: 'configmap://default/ca' } } }]],
+    );
+  });
+});
+
+describe('Gateway API config served by proxies', () => {
+  const sidecar = (ns: string) => proxyFromNode({ id: `sidecar~10.9.9.9~app.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns } });
+
+  function pushOf(yaml: string): PushContext {
+    const store = storeOf(yaml);
+    return new PushContext('t', defaultMeshConfig(), 'cluster.local', buildServiceIndex(store, { domainSuffix: 'cluster.local' }), store);
+  }
+
+  function sidecarRoutes(push: PushContext, ns: string, port: string): RouteConfiguration {
+    const [rds] = sidecarGenerators.byType[TYPE.route]!(push, sidecar(ns), { typeUrl: TYPE.route, names: [port], wildcard: false });
+    return anyUnpack(rds!.resource, envoyRegistry()) as unknown as RouteConfiguration;
+  }
+
+  const clusterOf = (rc: RouteConfiguration, domain: string) =>
+    rc.virtualHosts.find((v) => v.domains.includes(domain))!.routes.map((r) => (r.action.case === 'route' ? r.action.value.clusterSpecifier.value : r.action.case));
+
+  it('mesh routes: the proxy\'s own namespace first; a third namespace never applies', () => {
+    const mesh = svc('known') + svc('a', 'default', 80, '10.0.0.2') + svc('b', 'default', 80, '10.0.0.3');
+    const producer = route('p', `  parentRefs: [{group: "", kind: Service, name: known, namespace: default}]\n  rules: [{backendRefs: [{kind: Hostname, group: networking.istio.io, name: a.default.svc.cluster.local, port: 80}]}]`, 'default', 'HTTPRoute', '2019-01-01T00:00:00Z');
+    const consumer = route('c', `  parentRefs: [{group: "", kind: Service, name: known, namespace: default}]\n  rules: [{backendRefs: [{kind: Hostname, group: networking.istio.io, name: b.default.svc.cluster.local, port: 80}]}]`, 'client', 'HTTPRoute', '2021-01-01T00:00:00Z');
+    const third = route('t', `  parentRefs: [{group: "", kind: Service, name: known, namespace: default}]\n  rules: [{backendRefs: [{kind: Hostname, group: networking.istio.io, name: b.default.svc.cluster.local, port: 80}]}]`, 'third', 'HTTPRoute', '2018-01-01T00:00:00Z');
+    const push = pushOf(mesh + producer + consumer + third);
+    assert.deepEqual(clusterOf(sidecarRoutes(push, 'client', '80'), 'known.default.svc.cluster.local'), ['outbound|80||b.default.svc.cluster.local']);
+    assert.deepEqual(clusterOf(sidecarRoutes(push, 'other', '80'), 'known.default.svc.cluster.local'), ['outbound|80||a.default.svc.cluster.local']);
+    const rc = sidecarRoutes(push, 'other', '80');
+    const r = rc.virtualHosts.find((v) => v.domains.includes('known.default.svc.cluster.local'))!.routes[0]!;
+    assert.equal(r.action.case === 'route' && r.action.value.clusterNotFoundResponseCode, RouteAction_ClusterNotFoundResponseCode.INTERNAL_SERVER_ERROR);
+  });
+
+  it('a gateway serves HTTPRoutes: path_separated_prefix, prefix removal by regex', () => {
+    const yaml =
+      CLASS +
+      gateway(`  - {name: http, port: 80, protocol: HTTP, ${ALL_NS}}`) +
+      svc('web') +
+      `apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  clusterIP: 10.0.0.100
+  selector: {istio: ingressgateway}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: igw, namespace: istio-system, labels: {kubernetes.io/service-name: istio-ingressgateway}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: [10.0.0.50]}]
+---
+` +
+      route(
+        'strip',
+        `  parentRefs: [{name: gw, namespace: istio-system}]
+  hostnames: [web.example.com]
+  rules:
+  - matches: [{path: {value: /api}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
+    backendRefs: [{name: web, port: 80}]`,
+      );
+    const push = pushOf(yaml);
+    const router = proxyFromNode({ id: 'router~10.0.0.50~gw.istio-system~istio-system.svc.cluster.local', metadata: { NAMESPACE: 'istio-system', LABELS: { istio: 'ingressgateway' } } });
+    const [rds] = gatewayGenerators.byType[TYPE.route]!(push, router, { typeUrl: TYPE.route, names: ['http.8080'], wildcard: false });
+    assert.ok(rds, 'route config http.8080');
+    const rc = anyUnpack(rds!.resource, envoyRegistry()) as unknown as RouteConfiguration;
+    const vh = rc.virtualHosts.find((v) => v.domains.includes('web.example.com'))!;
+    assert.ok(vh);
+    const r = vh.routes[0]!;
+    assert.deepEqual(r.match!.pathSpecifier, { case: 'pathSeparatedPrefix', value: '/api' });
+    assert.equal(r.action.case, 'route');
+    if (r.action.case === 'route') {
+      assert.equal(r.action.value.regexRewrite?.pattern?.regex, '^/api(/?)(.*)');
+      assert.equal(r.action.value.regexRewrite?.substitution, '/\\2');
+      assert.equal(r.action.value.clusterSpecifier.value, 'outbound|80||web.default.svc.cluster.local');
+    }
+  });
+});
