@@ -153,21 +153,26 @@ export class PushContext {
     return value;
   }
 
-  /** Identifies the proxy's Sidecar scope: equal keys, equal `sidecarScope`. */
-  sidecarScopeKey(proxy: Proxy): string {
+  private selectScope(proxy: Proxy): { sidecar?: Resource<net.Sidecar>; key: string } {
     // Sidecar resources never apply to gateways.
     const sidecar = this.sidecars.length && proxy.type !== 'router' ? selectSidecar(this.sidecars, proxy, this.mesh.rootNamespace) : undefined;
-    return sidecar ? `${sidecar.meta.namespace}/${sidecar.meta.name}@${proxy.namespace}` : `@${proxy.namespace}`;
+    return { sidecar, key: sidecar ? `${sidecar.meta.namespace}/${sidecar.meta.name}@${proxy.namespace}` : `@${proxy.namespace}` };
   }
 
-  /** The proxy's view after its Sidecar resource (cached per namespace and label set). */
+  /** Identifies the proxy's Sidecar scope: equal keys, equal `sidecarScope`. */
+  sidecarScopeKey(proxy: Proxy): string {
+    return this.selectScope(proxy).key;
+  }
+
+  /** The proxy's view after its Sidecar resource (cached per Sidecar and proxy namespace). */
   sidecarScope(proxy: Proxy): SidecarScope {
-    // Sidecar resources never apply to gateways.
-    const sidecar = this.sidecars.length && proxy.type !== 'router' ? selectSidecar(this.sidecars, proxy, this.mesh.rootNamespace) : undefined;
-    const key = sidecar ? `${sidecar.meta.namespace}/${sidecar.meta.name}@${proxy.namespace}` : `@${proxy.namespace}`;
+    const { sidecar, key } = this.selectScope(proxy);
     let scope = this.scopes.get(key);
     if (!scope) {
-      scope = buildSidecarScope(sidecar, this.servicesVisibleTo(proxy.namespace), this.virtualServices, this.mesh.outboundTrafficPolicy);
+      // A root-namespace Sidecar's `.` means the proxy's namespace: the scope is built for it.
+      scope = buildSidecarScope(sidecar, proxy.namespace, this.servicesVisibleTo(proxy.namespace), this.virtualServices, this.mesh.outboundTrafficPolicy, (h, ns) =>
+        resolveShortname(h, ns, this.domainSuffix),
+      );
       this.scopes.set(key, scope);
     }
     return scope;

@@ -51,7 +51,7 @@ export function selectSidecar(sidecars: readonly Resource<net.Sidecar>[], proxy:
   return bySelector ?? nsDefault ?? rootDefault;
 }
 
-/** Egress hosts as `namespace/host`, with `.` meaning the Sidecar's own namespace. */
+/** Egress hosts as `namespace/host`, with `.` meaning the namespace the scope is built for. */
 export function parseEgressHosts(hosts: readonly string[], sidecarNamespace: string): EgressHost[] {
   return hosts.map((h) => {
     const slash = h.indexOf('/');
@@ -64,20 +64,52 @@ function hostSelected(hosts: readonly EgressHost[], namespace: string, hostname:
   return hosts.some((e) => e.namespace !== '~' && (e.namespace === '*' || e.namespace === namespace) && hostMatches(e.host, hostname));
 }
 
+/** Destination hosts of a VirtualService with the ports named for each (0: some destination names none). */
+function virtualServiceDestinations(vs: ResolvedVirtualService, configNamespace: string, resolveHost: (host: string, namespace: string) => string): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  const add = (d: net.Destination | undefined) => {
+    if (!d?.host) return;
+    const host = resolveHost(d.host, vs.namespace);
+    let ports = out.get(host);
+    if (!ports) out.set(host, (ports = new Set()));
+    ports.add(d.port?.number ?? 0);
+  };
+  const spec = vs.resource.spec;
+  for (const h of spec.http ?? []) {
+    // Routes reserved for callers of another namespace bring in nothing.
+    const sourceNamespaces = (h.match ?? []).map((m) => m.sourceNamespace).filter((n) => !!n);
+    if (sourceNamespaces.length && !sourceNamespaces.includes(configNamespace)) continue;
+    for (const r of h.route ?? []) add(r.destination);
+    add(h.mirror);
+    for (const m of h.mirrors ?? []) add(m.destination);
+  }
+  for (const t of [...(spec.tcp ?? []), ...(spec.tls ?? [])]) for (const r of t.route ?? []) add(r.destination);
+  return out;
+}
+
+/** The service narrowed to the ports a listener or VirtualService uses; undefined when none match. */
+function withPorts(svc: Service, keep: (port: number) => boolean): Service | undefined {
+  const ports = svc.ports.filter((p) => keep(p.port));
+  if (ports.length === svc.ports.length) return svc;
+  return ports.length ? { ...svc, ports } : undefined;
+}
+
 export function buildSidecarScope(
   sidecar: Resource<net.Sidecar> | undefined,
+  configNamespace: string,
   visible: readonly Service[],
   virtualServices: readonly ResolvedVirtualService[],
   meshPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY',
+  resolveHost: (host: string, namespace: string) => string = (h) => h,
 ): SidecarScope {
-  const egressHosts = (sidecar?.spec.egress ?? []).map((e) => parseEgressHosts(e.hosts ?? [], sidecar!.meta.namespace));
+  const egress = sidecar?.spec.egress ?? [];
+  const egressHosts = egress.map((e) => parseEgressHosts(e.hosts ?? [], configNamespace));
   const allHosts = egressHosts.flat();
+  const selectsVs = (hosts: readonly EgressHost[], v: ResolvedVirtualService) =>
+    v.hosts.some((h) => hosts.some((e) => e.namespace !== '~' && (e.namespace === '*' || e.namespace === v.namespace) && (hostMatches(e.host, h) || hostMatches(h, e.host))));
   const services = sidecar ? visible.filter((s) => hostSelected(allHosts, s.namespace, s.hostname)) : [...visible];
-  const vs = new Set(
-    sidecar
-      ? virtualServices.filter((v) => v.hosts.some((h) => allHosts.some((e) => e.namespace !== '~' && (e.namespace === '*' || e.namespace === v.namespace) && (hostMatches(e.host, h) || hostMatches(h, e.host)))))
-      : virtualServices,
-  );
+  if (sidecar) inferVirtualServiceDestinations(configNamespace, egress, egressHosts, services, visible, virtualServices, selectsVs, resolveHost);
+  const vs = new Set(sidecar ? virtualServices.filter((v) => selectsVs(allHosts, v)) : virtualServices);
   return {
     sidecar,
     egressHosts,
@@ -87,4 +119,39 @@ export function buildSidecarScope(
     outboundTrafficPolicy: sidecar?.spec.outboundTrafficPolicy?.mode ?? meshPolicy,
     ingress: sidecar?.spec.ingress ?? [],
   };
+}
+
+/**
+ * Istio adds the services a selected VirtualService routes to, even when the egress hosts leave
+ * them out: the one in the Sidecar's namespace, else the first visible namespace alphabetically;
+ * narrowed to the egress listener's port, or to the ports the VirtualService names. A host
+ * already in scope keeps its service.
+ */
+function inferVirtualServiceDestinations(
+  configNamespace: string,
+  egress: NonNullable<net.Sidecar['egress']>,
+  egressHosts: EgressHost[][],
+  services: Service[],
+  visible: readonly Service[],
+  virtualServices: readonly ResolvedVirtualService[],
+  selectsVs: (hosts: readonly EgressHost[], v: ResolvedVirtualService) => boolean,
+  resolveHost: (host: string, namespace: string) => string,
+): void {
+  const added = new Set(services.map((s) => s.hostname));
+  for (let i = 0; i < egress.length; i++) {
+    const listenerPort = egress[i]!.port?.number;
+    for (const v of virtualServices) {
+      if (!selectsVs(egressHosts[i]!, v)) continue;
+      for (const [host, ports] of virtualServiceDestinations(v, configNamespace, resolveHost)) {
+        if (added.has(host)) continue;
+        const candidates = visible.filter((s) => s.hostname === host);
+        const svc = candidates.find((s) => s.namespace === configNamespace) ?? candidates.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0))[0];
+        if (!svc) continue;
+        const narrowed = listenerPort ? withPorts(svc, (p) => p === listenerPort) : ports.has(0) ? svc : withPorts(svc, (p) => ports.has(p));
+        if (!narrowed) continue;
+        services.push(narrowed);
+        added.add(host);
+      }
+    }
+  }
 }

@@ -11,6 +11,9 @@ import type { Proxy } from '../model/proxy.js';
 import { labelsMatch, servicePortByNumber, type IstioEndpoint, type Service } from '../model/service.js';
 import { parseSubsetKey } from './names.js';
 import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import type { NamedResource, Watch } from './generator.js';
+import { objectId } from './view.js';
 
 /** The endpoints a cluster name selects: the service port's endpoints, narrowed by subset labels. */
 export function clusterEndpoints(push: PushContext, proxy: Proxy, clusterName: string): { service?: Service; endpoints: IstioEndpoint[] } {
@@ -70,4 +73,24 @@ export function localityLbEndpoints(endpoints: readonly IstioEndpoint[]): Locali
 export function buildLoadAssignment(push: PushContext, proxy: Proxy, clusterName: string): ClusterLoadAssignment {
   const { endpoints } = clusterEndpoints(push, proxy, clusterName);
   return create(ClusterLoadAssignmentSchema, { clusterName, endpoints: localityLbEndpoints(endpoints) });
+}
+
+/**
+ * The packed assignment of one cluster, shared within a push by every proxy that resolves the
+ * name to the same service and DestinationRule (what `clusterEndpoints` reads).
+ */
+export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterName: string): NamedResource {
+  const key = parseSubsetKey(clusterName);
+  const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
+  const dr = svc && key!.subset ? push.destinationRuleFor(proxy.namespace, svc) : undefined;
+  return push.memo(`eds|${clusterName}|${objectId(svc)}|${objectId(dr)}`, () => ({
+    name: clusterName,
+    resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, clusterName)),
+  }));
+}
+
+/** EDS for a watch: proxies of one Sidecar scope subscribing to the same names share the list. */
+export function loadAssignments(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  const build = () => watch.names.map((name) => loadAssignmentResource(push, proxy, name));
+  return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}`, build) : build();
 }

@@ -14,6 +14,11 @@ export interface Watch {
   /** Names the proxy subscribed to; empty with `wildcard` means "everything". */
   names: readonly string[];
   wildcard: boolean;
+  /**
+   * Identifies the list of names (equal ids, equal names; `*` for wildcard), so generators can
+   * share output between proxies that subscribe to the same names. Absent: unknown.
+   */
+  namesId?: string;
 }
 
 export type Generate = (push: PushContext, proxy: Proxy, watch: Watch) => NamedResource[];
@@ -21,4 +26,21 @@ export type Generate = (push: PushContext, proxy: Proxy, watch: Watch) => NamedR
 export interface GeneratorSet {
   /** One generator per type URL; a type without one is answered with nothing. */
   byType: Record<string, Generate>;
+}
+
+const parts = new WeakMap<readonly NamedResource[], readonly (readonly NamedResource[])[]>();
+
+/**
+ * Concatenates resource lists and remembers the parts, so that the xDS server can keep what a
+ * proxy holds as references to lists shared with other proxies plus its own small part.
+ */
+export function concatResources(...lists: readonly (readonly NamedResource[])[]): NamedResource[] {
+  const all = ([] as NamedResource[]).concat(...lists);
+  parts.set(all, lists);
+  return all;
+}
+
+/** The parts a list was concatenated from (`concatResources`), if any. */
+export function resourceParts(list: readonly NamedResource[]): readonly (readonly NamedResource[])[] | undefined {
+  return parts.get(list);
 }

@@ -13,12 +13,15 @@ import type { GeneratorSet } from '../networking/generator.js';
 import { generatorsFor } from '../networking/generators.js';
 import { Debouncer, type DebounceOptions } from './debounce.js';
 import { XdsMetrics } from './metrics.js';
+import { planPush } from './push-plan.js';
 import { XdsServer } from './server.js';
 
 export interface DiscoveryOptions {
   domainSuffix: string;
   mesh: MeshConfig;
   debounce: DebounceOptions;
+  /** Response bytes buffered towards clients before further responses wait (default: `ISTHMUS_XDS_MAX_BUFFERED_BYTES` or 32 MiB). */
+  maxBufferedBytes?: number;
 }
 
 export class DiscoveryService {
@@ -50,9 +53,12 @@ export class DiscoveryService {
         isWildcardType: (proxy, typeUrl) => proxy.generator !== 'grpc' && (typeUrl === TYPE.listener || typeUrl === TYPE.cluster),
         version: () => this.current.version,
         proxyId: (proxy) => proxy.id,
+        // Envoy keeps endpoints a SotW EDS response leaves out; gRPC is sent them all.
+        partialSotw: (proxy, typeUrl) => proxy.generator !== 'grpc' && typeUrl === TYPE.endpoint,
       },
       this.metrics,
       log,
+      { maxBufferedBytes: opts.maxBufferedBytes ?? (Number(process.env.ISTHMUS_XDS_MAX_BUFFERED_BYTES) || undefined) },
     );
     this.debouncer = new Debouncer<ConfigEvent>(
       opts.debounce,
@@ -92,14 +98,18 @@ export class DiscoveryService {
 
   private push(event: ConfigEvent, firstEventAt: number): void {
     const started = performance.now();
+    const prev = this.current;
     this.current = this.build();
-    this.server.pushAll(firstEventAt);
+    const plan = planPush(prev, this.current, event);
+    this.server.pushAll(firstEventAt, plan.select);
     this.log.info(
-      { version: this.current.version, changed: event.changed.size, kinds: [...event.kinds], proxies: this.server.list().length, ms: Math.round(performance.now() - started) },
+      { version: this.current.version, changed: event.changed.size, kinds: [...event.kinds], scope: plan.scope, proxies: this.server.list().length, ms: Math.round(performance.now() - started) },
       'pushed config',
     );
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w();
+    void this.server.drained().then(() => {
+      for (const w of waiters) w();
+    });
   }
 }

@@ -1,23 +1,21 @@
 // The ADS server: State-of-the-World and Delta streams over gRPC, with versions, nonces and
 // ACK/NACK. It is generic: translation is behind `XdsHooks`, resources are names and `Any`s.
-import { randomUUID, createHash } from 'node:crypto';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import type { Any } from '@bufbuild/protobuf/wkt';
+import { randomUUID } from 'node:crypto';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import {
   DeltaDiscoveryRequestSchema,
-  DeltaDiscoveryResponseSchema,
   DiscoveryRequestSchema,
-  DiscoveryResponseSchema,
-  ResourceSchema,
   type DeltaDiscoveryRequest,
   type DiscoveryRequest,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import type { NamedResource, Watch } from '../networking/generator.js';
-import { Connection, sameNames, type WatchState } from './connection.js';
+import { resourceParts, type NamedResource, type Watch } from '../networking/generator.js';
+import { Connection, type Held, type WatchState } from './connection.js';
+import { contentHash, deltaDiscoveryResponse, discoveryResponse, LazyResponse, serializeResponse } from './encode.js';
 import { metricType, type XdsMetrics } from './metrics.js';
+import { internNames, namesId, namesList, sameNames } from './subscriptions.js';
 
 export interface XdsHooks<S> {
   /** Called with the first request's node; throwing rejects the stream. */
@@ -30,6 +28,23 @@ export interface XdsHooks<S> {
   version(): string;
   /** Id used in logs and debug output. */
   proxyId(session: S): string;
+  /**
+   * Whether State-of-the-World pushes of this type may carry only the resources that changed
+   * (xDS allows it for types other than LDS and CDS; Envoy keeps the rest, as Istio relies on
+   * for EDS). Without it every response holds every subscribed resource.
+   */
+  partialSotw?(session: S, typeUrl: string): boolean;
+}
+
+export interface XdsServerOptions {
+  /**
+   * Response bytes handed to gRPC but not yet flushed to sockets, across all streams, above which
+   * further responses wait (generated only when they can go): bounds memory when thousands of
+   * proxies connect or a push goes out to all of them. Default 32 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Longest run of response generation before yielding to I/O, ms. Default 20. */
+  sliceMs?: number;
 }
 
 /** Order of a full push: clusters and endpoints before the listeners and routes that use them. */
@@ -47,21 +62,106 @@ function pushRank(typeUrl: string): number {
 
 type Stream = ServerDuplexStream<unknown, unknown>;
 
-function contentHash(resource: Any): string {
-  return createHash('sha1').update(resource.typeUrl).update(resource.value).digest('base64url').slice(0, 16);
+interface Entry<S> {
+  conn: Connection<S>;
+  stream: Stream;
+}
+
+/** A write whose bytes no longer count against the budget after this long (a client that stopped reading). */
+const STALLED_WRITE_MS = 10_000;
+
+function heldHashes(held: Held): Map<string, string> {
+  if ('map' in held) return held.map;
+  const m = new Map<string, string>();
+  for (const part of held.parts) for (const r of part) m.set(r.name, contentHash(r.resource));
+  return m;
+}
+
+/** What a client holds once it has `resources`: references to their shared parts. */
+function holding(resources: readonly NamedResource[]): Held {
+  return { parts: resourceParts(resources) ?? [resources] };
+}
+
+/** What differs between what a client holds and a new list: resources new or changed, and names no longer present. */
+interface Diff {
+  changed: readonly NamedResource[];
+  missing: readonly string[];
+}
+
+const NO_DIFF: Diff = { changed: [], missing: [] };
+
+/** Same names in the same order: the changed resources by position; undefined when names differ. */
+function alignedDiff(before: readonly NamedResource[], after: readonly NamedResource[]): Diff | undefined {
+  if (before === after) return NO_DIFF;
+  if (before.length !== after.length) return undefined;
+  for (let i = 0; i < after.length; i++) if (before[i]!.name !== after[i]!.name) return undefined;
+  const changed = after.filter((r, i) => r !== before[i] && r.resource !== before[i]!.resource && contentHash(r.resource) !== contentHash(before[i]!.resource));
+  return changed.length ? { changed, missing: [] } : NO_DIFF;
+}
+
+/**
+ * Proxies that share a view hold the same lists and get the same new ones: a diff is computed
+ * once per pair of lists, not once per connection.
+ */
+const diffs = new WeakMap<readonly NamedResource[], { next: readonly NamedResource[]; diff: Diff | undefined }>();
+
+function cachedAlignedDiff(before: readonly NamedResource[], after: readonly NamedResource[]): Diff | undefined {
+  const cached = diffs.get(before);
+  if (cached?.next === after) return cached.diff;
+  const d = alignedDiff(before, after);
+  diffs.set(before, { next: after, diff: d });
+  return d;
+}
+
+function diff(held: Held, resources: readonly NamedResource[]): Diff {
+  if ('parts' in held) {
+    const next = resourceParts(resources) ?? [resources];
+    if (next.length === held.parts.length) {
+      const changed: NamedResource[] = [];
+      let aligned = true;
+      for (let i = 0; i < next.length && aligned; i++) {
+        const d = cachedAlignedDiff(held.parts[i]!, next[i]!);
+        if (d) changed.push(...d.changed);
+        else aligned = false;
+      }
+      if (aligned) return changed.length ? { changed, missing: [] } : NO_DIFF;
+    }
+  }
+  const m = heldHashes(held);
+  const present = new Set<string>();
+  const changed: NamedResource[] = [];
+  for (const r of resources) {
+    present.add(r.name);
+    if (m.get(r.name) !== contentHash(r.resource)) changed.push(r);
+  }
+  const missing: string[] = [];
+  for (const n of m.keys()) if (!present.has(n)) missing.push(n);
+  return { changed, missing };
 }
 
 export class XdsServer<S> {
-  private readonly connections = new Map<string, { conn: Connection<S>; stream: Stream }>();
+  private readonly connections = new Map<string, Entry<S>>();
+  /** Connections with pending responses, served in arrival order. */
+  private readonly queue = new Set<Entry<S>>();
   private counter = 0;
+  private inFlight = 0;
+  private pumping = false;
+  private scheduled = false;
+  private drainWaiters: (() => void)[] = [];
+  private readonly maxBuffered: number;
+  private readonly sliceMs: number;
 
   constructor(
     private readonly hooks: XdsHooks<S>,
     private readonly metrics: XdsMetrics,
     private readonly log: Logger,
-  ) {}
+    opts: XdsServerOptions = {},
+  ) {
+    this.maxBuffered = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
+    this.sliceMs = opts.sliceMs ?? 20;
+  }
 
-  /** The gRPC service: responses are pre-serialized so their size is measured once. */
+  /** The gRPC service: responses are planned when queued and written when gRPC frames them. */
   serviceDefinition(): ServiceDefinition {
     const base = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
     const method = (name: string, req: typeof DiscoveryRequestSchema | typeof DeltaDiscoveryRequestSchema) => ({
@@ -70,7 +170,7 @@ export class XdsServer<S> {
       responseStream: true,
       requestSerialize: (m: unknown) => Buffer.from(toBinary(req as typeof DiscoveryRequestSchema, m as DiscoveryRequest)),
       requestDeserialize: (b: Buffer) => fromBinary(req, b),
-      responseSerialize: (m: unknown) => m as Buffer,
+      responseSerialize: (m: unknown) => (m instanceof LazyResponse ? serializeResponse(m) : (m as Buffer)),
       responseDeserialize: (b: Buffer) => b,
     });
     return {
@@ -91,18 +191,33 @@ export class XdsServer<S> {
     return [...this.connections.values()].map((c) => c.conn);
   }
 
-  /** Pushes the current snapshot to every connection; only changed content is sent. */
-  pushAll(firstEventAt?: number): void {
-    for (const { conn, stream } of this.connections.values()) this.pushConnection(conn, stream, firstEventAt);
+  /**
+   * Pushes the current snapshot to every connection; only changed content is sent. `select`
+   * narrows the types regenerated per proxy (those a change cannot affect are skipped);
+   * without it every watched type is.
+   */
+  pushAll(firstEventAt?: number, select?: (session: S) => ReadonlySet<string> | undefined): void {
+    for (const entry of this.connections.values()) {
+      const { conn } = entry;
+      const types = select?.(conn.session);
+      let queued = false;
+      for (const w of conn.watches.values()) {
+        if (types && !types.has(w.typeUrl)) continue;
+        if (!w.wildcard && w.names.size === 0) continue;
+        if (!conn.pending.has(w.typeUrl)) conn.pending.set(w.typeUrl, { force: false });
+        queued = true;
+      }
+      if (!queued) continue;
+      if (firstEventAt !== undefined && conn.pushEventAt === undefined) conn.pushEventAt = firstEventAt;
+      this.queue.add(entry);
+    }
+    this.pump();
   }
 
-  pushConnection(conn: Connection<S>, stream: Stream, firstEventAt?: number): void {
-    const watches = [...conn.watches.values()].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl));
-    for (const w of watches) {
-      if (!w.wildcard && w.names.size === 0) continue;
-      this.respond(conn, stream, w, false);
-    }
-    if (firstEventAt !== undefined) this.metrics.convergence.observe((performance.now() - firstEventAt) / 1000);
+  /** Resolves once every queued response has been generated and handed to its stream. */
+  drained(): Promise<void> {
+    if (this.queue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   closeAll(): void {
@@ -110,42 +225,48 @@ export class XdsServer<S> {
   }
 
   private serveStream(stream: Stream, delta: boolean): void {
-    let conn: Connection<S> | undefined;
+    let entry: Entry<S> | undefined;
     const peer = stream.getPeer();
     stream.on('data', (req: DiscoveryRequest | DeltaDiscoveryRequest) => {
       try {
-        if (!conn) {
+        if (!entry) {
           if (!req.node?.id) {
             stream.destroy(Object.assign(new Error('first request on an xDS stream must carry node.id'), { code: 3 }));
             return;
           }
           const session = this.hooks.connect(req.node, peer);
           const id = `${this.hooks.proxyId(session)}-${++this.counter}`;
-          conn = new Connection(id, session, peer, delta);
-          this.connections.set(id, { conn, stream });
+          entry = { conn: new Connection(id, session, peer, delta), stream };
+          this.connections.set(id, entry);
           this.metrics.connected.inc({ version: this.hooks.version() });
           this.log.info({ conn: id, peer, delta }, 'xDS stream connected');
         }
-        if (delta) this.onDeltaRequest(conn, stream, req as DeltaDiscoveryRequest);
-        else this.onSotwRequest(conn, stream, req as DiscoveryRequest);
+        if (delta) this.onDeltaRequest(entry, req as DeltaDiscoveryRequest);
+        else this.onSotwRequest(entry, req as DiscoveryRequest);
       } catch (err) {
-        this.log.error({ err, conn: conn?.id }, 'xDS request failed');
+        this.log.error({ err, conn: entry?.conn.id }, 'xDS request failed');
         stream.destroy(Object.assign(new Error(`internal error: ${(err as Error).message}`), { code: 13 }));
       }
     });
     const cleanup = () => {
-      if (!conn || !this.connections.has(conn.id)) return;
+      if (!entry || !this.connections.has(entry.conn.id)) return;
+      const { conn } = entry;
       this.connections.delete(conn.id);
+      this.queue.delete(entry);
+      conn.closed = true;
+      this.inFlight -= conn.inFlight;
+      conn.inFlight = 0;
       this.metrics.connected.dec({ version: this.hooks.version() });
       this.hooks.disconnect(conn.session);
       this.log.info({ conn: conn.id }, 'xDS stream closed');
+      this.schedule();
     };
     stream.on('end', () => {
       cleanup();
       stream.end();
     });
     stream.on('error', (err) => {
-      this.log.debug({ err, conn: conn?.id }, 'xDS stream error');
+      this.log.debug({ err, conn: entry?.conn.id }, 'xDS stream error');
       cleanup();
     });
     stream.on('close', cleanup);
@@ -158,7 +279,8 @@ export class XdsServer<S> {
     this.log.warn({ proxy: this.hooks.proxyId(conn.session), conn: conn.id, type: metricType(w.typeUrl), nonce, error: detail }, 'xDS NACK: proxy rejected config, keeps its last good config');
   }
 
-  private onSotwRequest(conn: Connection<S>, stream: Stream, req: DiscoveryRequest): void {
+  private onSotwRequest(entry: Entry<S>, req: DiscoveryRequest): void {
+    const { conn } = entry;
     const typeUrl = req.typeUrl;
     if (!typeUrl) return;
     const existing = conn.watch(typeUrl);
@@ -170,9 +292,9 @@ export class XdsServer<S> {
     if (!req.responseNonce || !existing) {
       // First request for this type (or a reconnect resuming it).
       const w = conn.ensureWatch(typeUrl);
-      w.names = new Set(req.resourceNames);
+      w.names = sameNames(w.names, req.resourceNames) ? w.names : internNames(req.resourceNames);
       w.wildcard = req.resourceNames.length === 0 ? this.hooks.isWildcardType(conn.session, typeUrl) : req.resourceNames.includes('*');
-      this.respond(conn, stream, w, true);
+      this.enqueue(entry, typeUrl, true);
       return;
     }
     if (req.responseNonce !== existing.nonceSent) return; // stale nonce: a newer response is in flight
@@ -181,12 +303,13 @@ export class XdsServer<S> {
     existing.lastNack = undefined;
     if (!sameNames(existing.names, req.resourceNames) && !(existing.wildcard && req.resourceNames.length === 0)) {
       // A subscription change arrives with the last nonce and looks like an ACK: compare names.
-      existing.names = new Set(req.resourceNames);
-      this.respond(conn, stream, existing, true);
+      existing.names = internNames(req.resourceNames);
+      this.enqueue(entry, typeUrl, true);
     }
   }
 
-  private onDeltaRequest(conn: Connection<S>, stream: Stream, req: DeltaDiscoveryRequest): void {
+  private onDeltaRequest(entry: Entry<S>, req: DeltaDiscoveryRequest): void {
+    const { conn } = entry;
     const typeUrl = req.typeUrl;
     if (!typeUrl) return;
     let w = conn.watch(typeUrl);
@@ -198,18 +321,20 @@ export class XdsServer<S> {
     if (!w) {
       w = conn.ensureWatch(typeUrl);
       w.wildcard = req.resourceNamesSubscribe.includes('*') || (req.resourceNamesSubscribe.length === 0 && this.hooks.isWildcardType(conn.session, typeUrl));
-      for (const [name, version] of Object.entries(req.initialResourceVersions)) w.sent.set(name, version);
+      const initial = Object.entries(req.initialResourceVersions);
+      if (initial.length) w.held = { map: new Map(initial) };
     } else if (req.responseNonce && req.responseNonce === w.nonceSent) {
       w.nonceAcked = req.responseNonce;
       w.lastNack = undefined;
     }
     let changed = false;
+    let names: Set<string> | undefined;
     for (const n of req.resourceNamesSubscribe) {
       if (n === '*') {
         if (!w.wildcard) changed = true;
         w.wildcard = true;
-      } else if (!w.names.has(n)) {
-        w.names.add(n);
+      } else if (!(names ?? w.names).has(n)) {
+        (names ??= new Set(w.names)).add(n);
         changed = true;
       }
     }
@@ -218,58 +343,153 @@ export class XdsServer<S> {
         w.wildcard = false;
         continue;
       }
-      if (w.names.delete(n)) w.sent.delete(n);
+      if ((names ?? w.names).has(n)) {
+        (names ??= new Set(w.names)).delete(n);
+        const held = new Map(heldHashes(w.held));
+        held.delete(n);
+        w.held = { map: held };
+      }
     }
-    if (first || changed) this.respond(conn, stream, w, first);
+    if (names) w.names = internNames(names);
+    if (first || changed) this.enqueue(entry, typeUrl, first);
+  }
+
+  private enqueue(entry: Entry<S>, typeUrl: string, force: boolean): void {
+    const prev = entry.conn.pending.get(typeUrl);
+    entry.conn.pending.set(typeUrl, { force: force || !!prev?.force });
+    this.queue.add(entry);
+    this.pump();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.size === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  private overBudget(): boolean {
+    return this.inFlight > 0 && this.inFlight >= this.maxBuffered;
+  }
+
+  /**
+   * Serves queued connections in order, each type in push order, while the send budget lasts;
+   * yields to I/O every `sliceMs` and resumes when writes drain.
+   */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    const deadline = performance.now() + this.sliceMs;
+    try {
+      for (const entry of this.queue) {
+        const { conn } = entry;
+        if (conn.closed) {
+          this.queue.delete(entry);
+          continue;
+        }
+        const types = [...conn.pending.keys()].sort((a, b) => pushRank(a) - pushRank(b));
+        for (const typeUrl of types) {
+          if (this.overBudget()) return;
+          if (performance.now() > deadline) {
+            this.schedule();
+            return;
+          }
+          const { force } = conn.pending.get(typeUrl)!;
+          conn.pending.delete(typeUrl);
+          const w = conn.watch(typeUrl);
+          if (!w || (!force && !w.wildcard && w.names.size === 0)) continue;
+          try {
+            this.respond(entry, w, force);
+          } catch (err) {
+            this.log.error({ err, conn: conn.id }, 'xDS response failed');
+            entry.stream.destroy(Object.assign(new Error(`internal error: ${(err as Error).message}`), { code: 13 }));
+            conn.pending.clear();
+            break;
+          }
+        }
+        this.queue.delete(entry);
+        if (conn.pushEventAt !== undefined) {
+          this.metrics.convergence.observe((performance.now() - conn.pushEventAt) / 1000);
+          conn.pushEventAt = undefined;
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.queue.size === 0 && this.drainWaiters.length) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
   /** Generates the watch's resources and sends what the client does not already hold. */
-  private respond(conn: Connection<S>, stream: Stream, w: WatchState, force: boolean): void {
+  private respond(entry: Entry<S>, w: WatchState, force: boolean): void {
+    const { conn } = entry;
     const start = performance.now();
-    const watch: Watch = { typeUrl: w.typeUrl, names: w.wildcard ? [] : [...w.names], wildcard: w.wildcard };
+    const watch: Watch = w.wildcard
+      ? { typeUrl: w.typeUrl, names: [], wildcard: true, namesId: '*' }
+      : { typeUrl: w.typeUrl, names: namesList(w.names), wildcard: false, namesId: namesId(w.names) };
     const resources = this.hooks.generate(conn.session, watch);
-    const hashes = new Map<string, string>();
-    for (const r of resources) hashes.set(r.name, contentHash(r.resource));
     const version = this.hooks.version();
     const nonce = randomUUID();
-    let bytes: Uint8Array;
+    let bytes: LazyResponse;
+    const d = force && !conn.delta ? undefined : diff(w.held, resources);
     if (conn.delta) {
-      const updated = resources.filter((r) => w.sent.get(r.name) !== hashes.get(r.name));
-      const removed = [...w.sent.keys()].filter((n) => !hashes.has(n) && (w.wildcard || w.names.has(n)));
+      const removed: string[] = [];
+      const kept: [string, string][] = [];
+      if (d!.missing.length) {
+        const held = heldHashes(w.held);
+        for (const n of d!.missing) {
+          if (w.wildcard || w.names.has(n)) removed.push(n);
+          else kept.push([n, held.get(n)!]);
+        }
+      }
+      // What the client holds from now on: shared with other watches unless it keeps extras.
+      w.held = kept.length ? { map: new Map([...resources.map((r): [string, string] => [r.name, contentHash(r.resource)]), ...kept]) } : holding(resources);
+      const updated = d!.changed;
       if (!force && updated.length === 0 && removed.length === 0) return;
-      for (const n of removed) w.sent.delete(n);
-      for (const r of updated) w.sent.set(r.name, hashes.get(r.name)!);
-      bytes = toBinary(
-        DeltaDiscoveryResponseSchema,
-        create(DeltaDiscoveryResponseSchema, {
-          typeUrl: w.typeUrl,
-          systemVersionInfo: version,
-          nonce,
-          removedResources: removed,
-          resources: updated.map((r) => create(ResourceSchema, { name: r.name, version: hashes.get(r.name)!, resource: r.resource })),
-        }),
-      );
+      bytes = deltaDiscoveryResponse(w.typeUrl, version, nonce, updated, updated.map((r) => contentHash(r.resource)), removed);
+    } else if (!force && this.hooks.partialSotw?.(conn.session, w.typeUrl)) {
+      w.held = holding(resources);
+      if (d!.changed.length === 0) return;
+      bytes = discoveryResponse(w.typeUrl, version, nonce, d!.changed.map((r) => r.resource));
     } else {
-      if (!force && sameContent(w.sent, hashes)) return;
-      w.sent = hashes;
-      bytes = toBinary(
-        DiscoveryResponseSchema,
-        create(DiscoveryResponseSchema, { typeUrl: w.typeUrl, versionInfo: version, nonce, resources: resources.map((r) => r.resource) }),
-      );
+      const unchanged = !!d && d.changed.length === 0 && d.missing.length === 0;
+      w.held = holding(resources);
+      if (unchanged) return;
+      bytes = discoveryResponse(w.typeUrl, version, nonce, resources.map((r) => r.resource));
     }
     w.nonceSent = nonce;
     w.versionSent = version;
     w.sentAt = performance.now();
     const type = metricType(w.typeUrl);
     this.metrics.pushes.inc({ type });
-    this.metrics.configSize.observe({ type }, bytes.length);
-    stream.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.metrics.configSize.observe({ type }, bytes.size);
+    this.write(entry, bytes);
     this.metrics.pushTime.observe({ type }, (performance.now() - start) / 1000);
   }
-}
 
-function sameContent(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
+  /** Writes a response; its bytes count against the budget until gRPC has flushed them. */
+  private write(entry: Entry<S>, response: LazyResponse): void {
+    const { conn, stream } = entry;
+    const n = response.size;
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      clearTimeout(timer);
+      if (conn.closed) return;
+      conn.inFlight -= n;
+      this.inFlight -= n;
+      this.schedule();
+    };
+    const timer = setTimeout(release, STALLED_WRITE_MS);
+    timer.unref();
+    conn.inFlight += n;
+    this.inFlight += n;
+    stream.write(response, release);
+  }
 }

@@ -5,7 +5,6 @@ import { anyPack } from '@bufbuild/protobuf/wkt';
 import { ListenerSchema } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import { Cluster_DiscoveryType, ClusterSchema, type Cluster } from '../../../gen/envoy/config/cluster/v3/cluster_pb.js';
-import { ClusterLoadAssignmentSchema } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
@@ -15,7 +14,8 @@ import { servicePortByNumber, type Service } from '../../model/service.js';
 import { adsConfigSource, TYPE } from '../envoy.js';
 import { parseSubsetKey, subsetKey } from '../names.js';
 import { applyGrpcCircuitBreakers, applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
-import { buildLoadAssignment } from '../endpoints.js';
+import { loadAssignments } from '../endpoints.js';
+import { outboundViewKey } from '../view.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { GeneratorSet, NamedResource, Watch } from '../generator.js';
 import { GRPC_INBOUND_LISTENER_PREFIX, grpcInboundListeners } from './inbound.js';
@@ -61,9 +61,21 @@ function expandToFqdn(name: string, proxy: Proxy): string | undefined {
   return undefined;
 }
 
+/** Output that depends on the names asked for and the proxy's scope (and DNS domain): shared by equal subscriptions. */
+function shared(push: PushContext, proxy: Proxy, watch: Watch, kind: string, build: () => NamedResource[]): NamedResource[] {
+  return watch.namesId ? push.memo(`grpc/${kind}|${push.sidecarScopeKey(proxy)}|${proxy.dnsDomain}|${watch.namesId}`, build) : build();
+}
+
 function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  // Server listeners follow the proxy's own labels; client listeners are shared.
+  const inbound = grpcInboundListeners(push, proxy, watch.names);
+  const outbound = shared(push, proxy, watch, 'lds', () => outboundListeners(push, proxy, watch));
+  return inbound.length ? [...inbound, ...outbound] : outbound;
+}
+
+function outboundListeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const filter = listenerFilter(watch.names, proxy);
-  const out: NamedResource[] = grpcInboundListeners(push, proxy, watch.names);
+  const out: NamedResource[] = [];
   const all = watch.names.length === 0;
   for (const svc of push.servicesFor(proxy)) {
     const match = all ? { requestedNames: new Set([svc.hostname]), ports: new Set<number>() } : filter.get(svc.hostname);
@@ -102,15 +114,20 @@ function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource
 }
 
 function routes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  const view = outboundViewKey(push, proxy);
   const out: NamedResource[] = [];
   for (const name of watch.names) {
     const key = parseSubsetKey(name);
     if (!key || key.port === 0) continue;
-    const svc = push.serviceForHostname(proxy, key.host);
-    // Only this service's virtual host: gRPC subscribes per target, so unrelated services must not churn it.
-    const virtualHosts = svc ? outboundVirtualHosts(push, proxy, key.port, [svc]) : [];
-    const rc = create(RouteConfigurationSchema, { name, virtualHosts });
-    out.push({ name, resource: anyPack(RouteConfigurationSchema, rc) });
+    out.push(
+      push.memo(`grpc/rds|${view}|${name}`, () => {
+        const svc = push.serviceForHostname(proxy, key.host);
+        // Only this service's virtual host: gRPC subscribes per target, so unrelated services must not churn it.
+        const virtualHosts = svc ? outboundVirtualHosts(push, proxy, key.port, [svc]) : [];
+        const rc = create(RouteConfigurationSchema, { name, virtualHosts });
+        return { name, resource: anyPack(RouteConfigurationSchema, rc) };
+      }),
+    );
   }
   return out;
 }
@@ -125,6 +142,10 @@ function edsCluster(name: string): Cluster {
 }
 
 function clusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  return shared(push, proxy, watch, 'cds', () => buildClusters(push, proxy, watch));
+}
+
+function buildClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   // gRPC asks for the default and subset clusters a route uses; group them by service port.
   const byDefault = new Map<string, Set<string>>();
   for (const name of watch.names) {
@@ -162,15 +183,11 @@ function clusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[
   return out.map((c) => ({ name: c.name, resource: anyPack(ClusterSchema, c) }));
 }
 
-function endpoints(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  return watch.names.map((name) => ({ name, resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, name)) }));
-}
-
 export const grpcGenerators: GeneratorSet = {
   byType: {
     [TYPE.listener]: listeners,
     [TYPE.route]: routes,
     [TYPE.cluster]: clusters,
-    [TYPE.endpoint]: endpoints,
+    [TYPE.endpoint]: loadAssignments,
   },
 };

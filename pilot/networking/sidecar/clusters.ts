@@ -22,9 +22,10 @@ import { adsConfigSource, duration } from '../envoy.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
 import { applyConnectionPool, applyLoadBalancer, applyOutlierDetection, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 import { clusterEndpoints, localityLbEndpoints } from '../endpoints.js';
-import type { NamedResource, Watch } from '../generator.js';
+import { concatResources, type NamedResource, type Watch } from '../generator.js';
 import { proxyServiceInstances } from './instances.js';
 import { applyUpstreamTls } from '../upstream-tls.js';
+import { objectId } from '../view.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -173,10 +174,19 @@ function sidecarIngressClusters(push: PushContext, proxy: Proxy): Cluster[] {
   return out;
 }
 
-export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const out: Cluster[] = [];
-  for (const svc of push.servicesFor(proxy)) {
-    const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+function packCluster(c: Cluster): NamedResource {
+  return { name: c.name, resource: anyPack(ClusterSchema, c) };
+}
+
+/**
+ * A service's outbound clusters depend on the service and the DestinationRule that applies, not
+ * on which proxy asks: they are built once per push and shared by every view that sees them.
+ */
+function serviceClusters(push: PushContext, proxy: Proxy, svc: Service): NamedResource[] {
+  const rule = push.destinationRuleFor(proxy.namespace, svc);
+  return push.memo(`cds/service|${objectId(svc)}|${objectId(rule)}`, () => {
+    const dr = rule?.resource.spec;
+    const out: Cluster[] = [];
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;
       const policy = portTrafficPolicy(dr?.trafficPolicy, port);
@@ -186,12 +196,18 @@ export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): 
         out.push(outboundCluster(push, proxy, svc, port, subset.name, subsetTrafficPolicy(policy, subset.trafficPolicy, port)));
       }
     }
-  }
-  out.push(...inboundClusters(push, proxy));
-  const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
-  blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
-  out.push(blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER, '127.0.0.6'));
+    return out.map(packCluster);
+  });
+}
 
+export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
+  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}`, () => push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc)));
+  const fixed = push.memo('cds/fixed', () => {
+    const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
+    blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
+    return [blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER, '127.0.0.6')].map(packCluster);
+  });
+  const all = concatResources(outbound, inboundClusters(push, proxy).map(packCluster), fixed);
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
-  return out.filter((c) => !wanted || wanted.has(c.name)).map((c) => ({ name: c.name, resource: anyPack(ClusterSchema, c) }));
+  return wanted ? all.filter((c) => wanted.has(c.name)) : all;
 }

@@ -30,6 +30,7 @@ import { downstreamTlsSocket, inboundMtlsContext, serverTlsContext, type ServerT
 import { listenerFilter, socketAddress, WILDCARD } from './common.js';
 import { proxyServiceInstances } from './instances.js';
 import { listenerProtocol, PLAINTEXT_HTTP_ALPNS } from './outbound.js';
+import type { NamedResource } from '../generator.js';
 
 export const VIRTUAL_INBOUND_PORT = 15006;
 const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
@@ -276,6 +277,21 @@ export function isGlobalUnicast(ip: string): boolean {
 export function virtualInboundListener(push: PushContext, proxy: Proxy): Listener {
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
+  return buildVirtualInbound(push, mtls, configs);
+}
+
+/**
+ * The packed `virtualInbound` listener, shared by every proxy with the same inputs (mTLS modes
+ * and chain configs: proxies of the same service, usually) within a push.
+ */
+export function virtualInboundResource(push: PushContext, proxy: Proxy): NamedResource {
+  const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
+  const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
+  const key = `lds/virtualInbound|${mtls.mode}|${[...mtls.perPort].map(([p, m]) => `${p}=${m}`).join(',')}|${JSON.stringify(configs)}`;
+  return push.memo(key, () => ({ name: VIRTUAL_INBOUND_LISTENER, resource: anyPack(ListenerSchema, buildVirtualInbound(push, mtls, configs)) }));
+}
+
+function buildVirtualInbound(push: PushContext, mtls: EffectiveMtls, configs: ChainConfig[]): Listener {
   const chains = [
     ...passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort))),
     ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort))),

@@ -9,17 +9,28 @@ export interface ServiceInstance {
   endpoint: IstioEndpoint;
 }
 
+/** Every instance by endpoint address, in registry order (`seq`), built once per push. */
+function instancesByAddress(push: PushContext): Map<string, { seq: number; inst: ServiceInstance }[]> {
+  return push.memo('instances/byAddress', () => {
+    const index = new Map<string, { seq: number; inst: ServiceInstance }[]>();
+    let seq = 0;
+    for (const service of push.registry.services) {
+      for (const endpoint of push.endpoints(service)) {
+        const port = service.ports.find((p) => p.name === endpoint.servicePortName);
+        if (!port) continue;
+        let list = index.get(endpoint.address);
+        if (!list) index.set(endpoint.address, (list = []));
+        list.push({ seq: seq++, inst: { service, port, endpoint } });
+      }
+    }
+    return index;
+  });
+}
+
 export function proxyServiceInstances(push: PushContext, proxy: Proxy): ServiceInstance[] {
   if (proxy.ipAddresses.length === 0) return [];
-  const ips = new Set(proxy.ipAddresses);
-  const out: ServiceInstance[] = [];
-  for (const service of push.registry.services) {
-    if (service.namespace !== proxy.namespace && service.registry === 'Kubernetes') continue;
-    for (const endpoint of push.endpoints(service)) {
-      if (!ips.has(endpoint.address)) continue;
-      const port = service.ports.find((p) => p.name === endpoint.servicePortName);
-      if (port) out.push({ service, port, endpoint });
-    }
-  }
-  return out;
+  const index = instancesByAddress(push);
+  const found = [...new Set(proxy.ipAddresses)].flatMap((ip) => index.get(ip) ?? []);
+  if (proxy.ipAddresses.length > 1) found.sort((a, b) => a.seq - b.seq);
+  return found.map((f) => f.inst).filter(({ service }) => !(service.namespace !== proxy.namespace && service.registry === 'Kubernetes'));
 }

@@ -10,10 +10,11 @@ import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tc
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { BLACKHOLE_CLUSTER, VIRTUAL_OUTBOUND_LISTENER } from '../names.js';
-import type { NamedResource, Watch } from '../generator.js';
+import { concatResources, type NamedResource, type Watch } from '../generator.js';
 import { socketAddress } from './common.js';
 import { catchAllFilters, outboundListeners } from './outbound.js';
-import { virtualInboundListener } from './inbound.js';
+import { virtualInboundResource } from './inbound.js';
+import { outboundViewKey } from '../view.js';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 export const VIRTUAL_INBOUND_PORT = 15006;
@@ -44,8 +45,12 @@ function virtualOutbound(push: PushContext, proxy: Proxy): Listener {
 }
 
 export function sidecarListeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  // Istio's order: outbound listeners, virtualOutbound, then inbound.
-  const all = [...outboundListeners(push, proxy, push.servicesFor(proxy)), virtualOutbound(push, proxy), virtualInboundListener(push, proxy)];
+  // Istio's order: outbound listeners, virtualOutbound, then inbound. The outbound side is the
+  // same for every proxy with the same view; the inbound side follows the proxy's own services.
+  const outbound = push.memo(`lds/outbound|${outboundViewKey(push, proxy)}`, () =>
+    [...outboundListeners(push, proxy, push.servicesFor(proxy)), virtualOutbound(push, proxy)].map((l) => ({ name: l.name, resource: anyPack(ListenerSchema, l) })),
+  );
+  const all = concatResources(outbound, [virtualInboundResource(push, proxy)]);
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
-  return all.filter((l) => !wanted || wanted.has(l.name)).map((l) => ({ name: l.name, resource: anyPack(ListenerSchema, l) }));
+  return wanted ? all.filter((l) => wanted.has(l.name)) : all;
 }

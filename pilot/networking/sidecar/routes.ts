@@ -9,6 +9,7 @@ import { ALLOW_ANY_VHOST, BLOCK_ALL_VHOST, PASSTHROUGH_CLUSTER } from '../names.
 import { defaultOutboundRoute } from '../route/translate.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { NamedResource, Watch } from '../generator.js';
+import { outboundViewKey } from '../view.js';
 
 /** The catch-all virtual host: unknown hosts pass through (ALLOW_ANY) or get a 502 (REGISTRY_ONLY). */
 function catchAllVirtualHost(push: PushContext, proxy: Proxy): VirtualHost {
@@ -38,20 +39,26 @@ function sniffedVirtualHosts(vhosts: VirtualHost[], routeName: string): VirtualH
 }
 
 export function sidecarRoutes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const services = push.servicesFor(proxy);
+  // Route configs depend on the proxy's outbound view only: proxies sharing it share them.
+  const view = outboundViewKey(push, proxy);
   const out: NamedResource[] = [];
   for (const name of watch.names) {
-    // "8080" for a port's shared listener, "host:8080" for a sniffed per-service listener.
-    const colon = name.lastIndexOf(':');
-    const sniffed = colon >= 0;
-    const port = Number(sniffed ? name.slice(colon + 1) : name);
-    if (!Number.isInteger(port) || port <= 0) continue;
-    let virtualHosts = outboundVirtualHosts(push, proxy, port, services);
-    if (sniffed) virtualHosts = sniffedVirtualHosts(virtualHosts, name);
-    virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (!sniffed) virtualHosts.push(catchAllVirtualHost(push, proxy));
-    const rc = create(RouteConfigurationSchema, { name, virtualHosts, validateClusters: false, ignorePortInHostMatching: true, maxDirectResponseBodySizeBytes: 1024 * 1024 });
-    out.push({ name, resource: anyPack(RouteConfigurationSchema, rc) });
+    const rc = push.memo(`rds|${view}|${name}`, () => routeConfig(push, proxy, name));
+    if (rc) out.push(rc);
   }
   return out;
+}
+
+function routeConfig(push: PushContext, proxy: Proxy, name: string): NamedResource | undefined {
+  // "8080" for a port's shared listener, "host:8080" for a sniffed per-service listener.
+  const colon = name.lastIndexOf(':');
+  const sniffed = colon >= 0;
+  const port = Number(sniffed ? name.slice(colon + 1) : name);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  let virtualHosts = outboundVirtualHosts(push, proxy, port, push.servicesFor(proxy));
+  if (sniffed) virtualHosts = sniffedVirtualHosts(virtualHosts, name);
+  virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (!sniffed) virtualHosts.push(catchAllVirtualHost(push, proxy));
+  const rc = create(RouteConfigurationSchema, { name, virtualHosts, validateClusters: false, ignorePortInHostMatching: true, maxDirectResponseBodySizeBytes: 1024 * 1024 });
+  return { name, resource: anyPack(RouteConfigurationSchema, rc) };
 }

@@ -1,0 +1,366 @@
+// One simulated proxy: a real ADS client (gRPC over HTTP/2 on its own connection) that subscribes
+// the way its kind does and ACKs every response at once:
+// - Envoy sidecar: wildcard CDS and LDS, then EDS for the EDS clusters and RDS for the route
+//   configs the listeners name (State-of-the-World or Delta);
+// - proxyless gRPC (as @grpc/grpc-js-xds): LDS by target name, then the RDS, CDS and EDS names
+//   each answer references (State-of-the-World only, like grpc-js-xds).
+// It reads only the fields it needs from the wire and records when each response arrived.
+import * as http2 from 'node:http2';
+import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
+import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { encodeStrings, grpcFrame, Writer } from './wire.js';
+import { clusterEdsSpan, fingerprint, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, spanString, TYPE, type Span } from './xds-scan.js';
+
+export interface ProxySpec {
+  /** Istio node id: `sidecar~IP~POD.NS~NS.svc.cluster.local`. */
+  id: string;
+  kind: 'sidecar' | 'grpc';
+  delta: boolean;
+  namespace: string;
+  labels: Record<string, string>;
+  ip: string;
+  /** Proxyless gRPC: the LDS names it subscribes to (`host:port`, as the channel target names them). */
+  targets: string[];
+}
+
+export interface PhaseStats {
+  responses: number;
+  bytes: number;
+  /** Epoch ms of the first response of the phase, and of the ACK of its last one. */
+  firstAt: number;
+  lastAckAt: number;
+  byType: Record<string, number>;
+}
+
+const SOTW_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const DELTA_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+/** Envoy's default HTTP/2 windows are 256 MiB; 64 MiB is plenty for one response in flight. */
+const WINDOW = 64 << 20;
+
+const MAX_RECONNECTS = 5;
+
+export const now = (): number => performance.timeOrigin + performance.now();
+
+const SHORT: Record<string, string> = { [TYPE.listener]: 'lds', [TYPE.route]: 'rds', [TYPE.cluster]: 'cds', [TYPE.endpoint]: 'eds' };
+
+/** Subscriptions are interned per worker, so thousands of proxies with the same names share one list and its encoding. */
+const interned = new Map<string, string[]>();
+/** EDS names derived from CDS responses, by fingerprint of their bytes. */
+const derivedEds = new Map<string, string[]>();
+const encodedNames = new WeakMap<string[], Buffer>();
+
+function intern(names: Iterable<string>): string[] {
+  const sorted = [...names].map(internString).sort();
+  const key = sorted.join('\n');
+  let list = interned.get(key);
+  if (!list) interned.set(key, (list = sorted));
+  return list;
+}
+
+function namesBlock(field: number, names: string[]): Buffer {
+  let b = encodedNames.get(names);
+  if (!b) encodedNames.set(names, (b = encodeStrings(field, names)));
+  return b;
+}
+
+function emptyPhase(): PhaseStats {
+  return { responses: 0, bytes: 0, firstAt: 0, lastAckAt: 0, byType: {} };
+}
+
+export function nodeBytes(spec: ProxySpec): Uint8Array {
+  const metadata: JsonObject =
+    spec.kind === 'grpc'
+      ? { GENERATOR: 'grpc', NAMESPACE: spec.namespace, INSTANCE_IPS: spec.ip }
+      : {
+          NAMESPACE: spec.namespace,
+          LABELS: spec.labels,
+          ISTIO_VERSION: '1.24.0',
+          INSTANCE_IPS: spec.ip,
+          CLUSTER_ID: 'Kubernetes',
+          SERVICE_ACCOUNT: 'default',
+          WORKLOAD_NAME: spec.labels.app ?? '',
+        };
+  return toBinary(NodeSchema, create(NodeSchema, { id: spec.id, cluster: `${spec.labels.app ?? 'client'}.${spec.namespace}`, metadata, locality: {}, userAgentName: spec.kind === 'grpc' ? 'gRPC Node' : 'envoy' }));
+}
+
+export class SimProxy {
+  readyAt = 0;
+  error?: string;
+  /** Streams that failed and were re-established (as Envoy does, after a short backoff). */
+  reconnects = 0;
+  phase = emptyPhase();
+  totalResponses = 0;
+  totalBytes = 0;
+
+  lastFailure?: string;
+  private addr?: string;
+  private failing = false;
+  private session?: http2.ClientHttp2Session;
+  private stream?: http2.ClientHttp2Stream;
+  private node?: Uint8Array;
+  private stopped = false;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Type → subscribed names; absent: not subscribed; `wildcard`: everything. */
+  private readonly subs = new Map<string, string[] | 'wildcard'>();
+  private readonly pending = new Set<string>();
+  private readonly answered = new Set<string>();
+  /** SotW: version and nonce of the last response per type (sent back with ACKs and subscription changes). */
+  private readonly last = new Map<string, { version: string; nonce: string }>();
+  /** Delta: what each held resource references (cluster → EDS name, listener → RDS names). */
+  private readonly held = new Map<string, Map<string, string | string[]>>();
+
+  constructor(readonly spec: ProxySpec) {}
+
+  start(addr: string): void {
+    this.addr = addr;
+    this.connect();
+  }
+
+  private connect(): void {
+    const addr = this.addr!;
+    this.node = nodeBytes(this.spec);
+    this.chunks = [];
+    this.buffered = 0;
+    this.subs.clear();
+    this.pending.clear();
+    this.answered.clear();
+    this.last.clear();
+    this.held.clear();
+    const session = http2.connect(`http://${addr}`, { settings: { initialWindowSize: WINDOW, enablePush: false }, maxSessionMemory: 1024 });
+    this.session = session;
+    session.on('connect', () => session.setLocalWindowSize(WINDOW));
+    session.on('error', (err) => session === this.session && this.fail(`session: ${err.message}`));
+    const stream = session.request({ ':method': 'POST', ':path': this.spec.delta ? DELTA_PATH : SOTW_PATH, 'content-type': 'application/grpc', te: 'trailers', 'user-agent': 'isthmus-bench' });
+    this.stream = stream;
+    const current = () => stream === this.stream;
+    stream.on('data', (chunk: Buffer) => current() && this.onData(chunk));
+    stream.on('trailers', (headers) => {
+      const status = headers['grpc-status'];
+      if (current() && status !== undefined && status !== '0') this.fail(`grpc-status ${String(status)}: ${String(headers['grpc-message'] ?? '')}`);
+    });
+    stream.on('error', (err) => current() && this.fail(`stream: ${err.message}`));
+    stream.on('close', () => current() && this.fail('stream closed by the server'));
+    if (this.spec.kind === 'sidecar') {
+      // Envoy asks for clusters first, then listeners.
+      this.subscribe(TYPE.cluster, 'wildcard');
+      this.subscribe(TYPE.listener, 'wildcard');
+    } else {
+      this.subscribe(TYPE.listener, intern(this.spec.targets));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stream?.close();
+    this.session?.close();
+  }
+
+  resetPhase(): void {
+    this.phase = emptyPhase();
+  }
+
+  /** Envoy retries a failed ADS stream with backoff; after `MAX_RECONNECTS` the proxy counts as failed. */
+  private fail(message: string): void {
+    if (this.stopped || this.error || this.failing) return;
+    this.failing = true;
+    this.stream?.destroy();
+    this.session?.destroy();
+    if (this.reconnects >= MAX_RECONNECTS) {
+      this.error = message;
+      return;
+    }
+    this.reconnects++;
+    this.lastFailure = message;
+    setTimeout(() => {
+      this.failing = false;
+      if (!this.stopped) this.connect();
+    }, 200 + Math.random() * 800);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 5) {
+      const head = this.peek(5);
+      const len = head.readUInt32BE(1);
+      if (this.buffered < 5 + len) return;
+      this.take(5);
+      const msg = this.take(len);
+      try {
+        this.onMessage(msg);
+      } catch (err) {
+        this.fail(`bad response: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0]!;
+    return first.length >= n ? first : Buffer.concat(this.chunks).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    let out: Buffer;
+    if (first.length > n) {
+      out = first.subarray(0, n);
+      this.chunks[0] = first.subarray(n);
+    } else if (first.length === n) {
+      out = first;
+      this.chunks.shift();
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let off = 0;
+      while (off < n) {
+        const c = this.chunks[0]!;
+        const part = Math.min(c.length, n - off);
+        c.copy(out, off, 0, part);
+        off += part;
+        if (part === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(part);
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+
+  private onMessage(buf: Buffer): void {
+    const at = now();
+    const typeUrl = this.spec.delta ? this.onDelta(buf) : this.onSotw(buf);
+    this.pending.delete(typeUrl);
+    this.answered.add(typeUrl);
+    const ackAt = now();
+    this.totalResponses++;
+    this.totalBytes += buf.length;
+    const p = this.phase;
+    p.responses++;
+    p.bytes += buf.length;
+    if (!p.firstAt) p.firstAt = at;
+    p.lastAckAt = ackAt;
+    const short = SHORT[typeUrl] ?? typeUrl;
+    p.byType[short] = (p.byType[short] ?? 0) + 1;
+    if (!this.readyAt && this.pending.size === 0 && this.answered.has(TYPE.listener) && (this.spec.kind === 'grpc' || this.answered.has(TYPE.cluster))) this.readyAt = ackAt;
+  }
+
+  /** Whether a response of this type makes the proxy subscribe to something (so its resources must be read). */
+  private derives(typeUrl: string): boolean {
+    return typeUrl === TYPE.cluster || typeUrl === TYPE.listener || (typeUrl === TYPE.route && this.spec.kind === 'grpc');
+  }
+
+  private onSotw(buf: Buffer): string {
+    const env = readSotwResponse(buf, false);
+    this.last.set(env.typeUrl, { version: env.version, nonce: env.nonce });
+    if (this.derives(env.typeUrl)) {
+      const follow = this.references(env.typeUrl, buf, readSotwResponse(buf, true).resources);
+      if (follow) this.subscribe(follow.typeUrl, follow.names);
+    }
+    this.send(env.typeUrl, this.subs.get(env.typeUrl), env.version, env.nonce);
+    return env.typeUrl;
+  }
+
+  private onDelta(buf: Buffer): string {
+    const env = readDeltaResponse(buf, false);
+    if (this.derives(env.typeUrl)) {
+      const r = readDeltaResponse(buf, true);
+      let held = this.held.get(r.typeUrl);
+      if (!held) this.held.set(r.typeUrl, (held = new Map()));
+      for (const name of r.removed) held.delete(name);
+      for (const res of r.resources) {
+        const name = spanString(buf, res.name);
+        const refs = res.value ? this.references(r.typeUrl, buf, [res.value], { span: res.name, value: name })!.names : [];
+        held.set(name, refs.length === 1 ? refs[0]! : refs);
+      }
+      const all = new Set<string>();
+      for (const names of held.values()) {
+        if (typeof names === 'string') all.add(names);
+        else for (const n of names) all.add(n);
+      }
+      this.subscribe(r.typeUrl === TYPE.cluster ? TYPE.endpoint : r.typeUrl === TYPE.listener ? TYPE.route : TYPE.cluster, intern(all));
+    }
+    this.sendDelta(env.typeUrl, [], [], env.nonce);
+    return env.typeUrl;
+  }
+
+  /** The names a response makes the proxy ask for next: EDS from clusters, RDS from listeners, CDS from routes (gRPC). */
+  private references(typeUrl: string, buf: Buffer, resources: Span[], clusterName?: { span: Span; value: string }): { typeUrl: string; names: string[] } | undefined {
+    if (typeUrl === TYPE.cluster) {
+      const spans: Span[] = [];
+      const nameSpan: Span = { start: 0, end: 0 };
+      for (const span of resources) {
+        const eds = clusterEdsSpan(buf, span, nameSpan);
+        if (eds) spans.push(eds);
+      }
+      if (clusterName) return { typeUrl: TYPE.endpoint, names: spans.map((sp) => spanString(buf, sp, clusterName)) };
+      // Proxies of one view get the same clusters: derive their EDS names once per worker.
+      const key = fingerprint(buf, spans);
+      let names = derivedEds.get(key);
+      if (!names) derivedEds.set(key, (names = intern(spans.map((sp) => spanString(buf, sp)))));
+      return { typeUrl: TYPE.endpoint, names };
+    }
+    if (typeUrl === TYPE.listener) {
+      const out = new Set<string>();
+      for (const span of resources) listenerRoutes(buf, span, out);
+      return { typeUrl: TYPE.route, names: intern(out) };
+    }
+    if (typeUrl === TYPE.route && this.spec.kind === 'grpc') {
+      const out = new Set<string>();
+      for (const span of resources) routeClusters(buf, span, out);
+      return { typeUrl: TYPE.cluster, names: intern(out) };
+    }
+    return undefined;
+  }
+
+  private subscribe(typeUrl: string, names: string[] | 'wildcard'): void {
+    const prev = this.subs.get(typeUrl);
+    if (prev === names) return; // interned: same list
+    if (names !== 'wildcard' && names.length === 0 && prev === undefined) return;
+    this.subs.set(typeUrl, names);
+    if (this.spec.delta) {
+      const before = prev === undefined || prev === 'wildcard' ? [] : prev;
+      const after = names === 'wildcard' ? [] : names;
+      const had = new Set(before);
+      const has = new Set(after);
+      const sub = after.filter((n) => !had.has(n));
+      const unsub = before.filter((n) => !has.has(n));
+      if (prev !== undefined && sub.length === 0 && unsub.length === 0) return;
+      if (prev === undefined || sub.length) this.pending.add(typeUrl);
+      this.sendDelta(typeUrl, sub, unsub, undefined);
+    } else {
+      const last = this.last.get(typeUrl);
+      if (names === 'wildcard' || names.length) this.pending.add(typeUrl);
+      this.send(typeUrl, names, last?.version, last?.nonce);
+    }
+  }
+
+  private send(typeUrl: string, names: string[] | 'wildcard' | undefined, version?: string, nonce?: string): void {
+    const w = new Writer();
+    if (version) w.string(1, version);
+    if (this.node) {
+      w.bytes(2, this.node);
+      this.node = undefined;
+    }
+    if (Array.isArray(names) && names.length) w.raw(namesBlock(3, names));
+    w.string(4, typeUrl);
+    if (nonce) w.string(5, nonce);
+    this.write(w.finish());
+  }
+
+  private sendDelta(typeUrl: string, subscribe: string[], unsubscribe: string[], nonce: string | undefined): void {
+    const w = new Writer();
+    if (this.node) {
+      w.bytes(1, this.node);
+      this.node = undefined;
+    }
+    w.string(2, typeUrl);
+    for (const n of subscribe) w.string(3, n);
+    for (const n of unsubscribe) w.string(4, n);
+    if (nonce) w.string(6, nonce);
+    this.write(w.finish());
+  }
+
+  private write(message: Buffer): void {
+    if (this.stopped || !this.stream || this.stream.destroyed) return;
+    this.stream.write(grpcFrame(message));
+  }
+}

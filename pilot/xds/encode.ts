@@ -1,0 +1,180 @@
+// Wire encoding of xDS responses straight from already packed resources, without intermediate
+// messages. A response is planned when it is queued (its size is known) and written only when
+// gRPC serializes it, into one reused buffer that gRPC copies into its frame at once: no buffer
+// per response, and queued responses hold only references to shared resources. Resources shared
+// by many proxies (the same `Any` object) are hashed once.
+import { createHash } from 'node:crypto';
+import type { Any } from '@bufbuild/protobuf/wkt';
+import type { NamedResource } from '../networking/generator.js';
+
+const hashes = new WeakMap<Any, string>();
+
+/** Content hash of a packed resource (type URL and bytes), computed once per `Any` object. */
+export function contentHash(resource: Any): string {
+  let h = hashes.get(resource);
+  if (h === undefined) {
+    h = createHash('sha1').update(resource.typeUrl).update(resource.value).digest('base64url').slice(0, 16);
+    hashes.set(resource, h);
+  }
+  return h;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+class Out {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  varint(n: number): void {
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  tag(field: number): void {
+    this.varint(field * 8 + 2);
+  }
+
+  bytes(field: number, b: Uint8Array): void {
+    this.tag(field);
+    this.varint(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  string(field: number, s: string, byteLength: number): void {
+    this.tag(field);
+    this.varint(byteLength);
+    this.pos += this.buf.write(s, this.pos, byteLength, 'utf8');
+  }
+}
+
+/** Size of a length-delimited field (tag < 16) holding `len` bytes. */
+function fieldSize(len: number): number {
+  return 1 + varintSize(len) + len;
+}
+
+/** Type URLs are few: each is encoded once. */
+const typeUrls = new Map<string, Buffer>();
+
+function typeUrlBytes(url: string): Buffer {
+  let b = typeUrls.get(url);
+  if (!b) typeUrls.set(url, (b = Buffer.from(url, 'utf8')));
+  return b;
+}
+
+function anySize(a: Any): number {
+  return (a.typeUrl ? fieldSize(typeUrlBytes(a.typeUrl).length) : 0) + (a.value.length ? fieldSize(a.value.length) : 0);
+}
+
+function writeAny(out: Out, field: number, a: Any, size: number): void {
+  out.tag(field);
+  out.varint(size);
+  if (a.typeUrl) out.bytes(1, typeUrlBytes(a.typeUrl));
+  if (a.value.length) out.bytes(2, a.value);
+}
+
+function stringFields(fields: [number, string][]): { size: number; lens: number[] } {
+  let size = 0;
+  const lens = fields.map(([, s]) => {
+    const n = Buffer.byteLength(s);
+    if (s) size += fieldSize(n);
+    return n;
+  });
+  return { size, lens };
+}
+
+/** A response whose bytes are written only when gRPC serializes it. */
+export class LazyResponse {
+  constructor(
+    readonly size: number,
+    private readonly writeTo: (out: Out) => void,
+  ) {}
+
+  /** Writes into `buf` (at least `size` bytes). */
+  write(buf: Buffer): Buffer {
+    const out = new Out(buf);
+    this.writeTo(out);
+    if (out.pos !== this.size) throw new Error(`xDS response encoding wrote ${out.pos} bytes, planned ${this.size}`);
+    return buf.subarray(0, this.size);
+  }
+
+  toBuffer(): Buffer {
+    return this.write(Buffer.allocUnsafe(this.size));
+  }
+}
+
+const SCRATCH_MAX = 16 * 1024 * 1024;
+let scratch = Buffer.allocUnsafe(0);
+
+/**
+ * The bytes of a response, valid until the next call: gRPC copies them into its frame
+ * synchronously (its `serialize` then copy), so one buffer serves every response.
+ */
+export function serializeResponse(r: LazyResponse): Buffer {
+  if (r.size > SCRATCH_MAX) return r.toBuffer();
+  if (scratch.length < r.size) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(r.size, 2 * scratch.length, 64 * 1024)));
+  return r.write(scratch);
+}
+
+/** envoy.service.discovery.v3.DiscoveryResponse {version_info, resources, type_url, nonce}. */
+export function discoveryResponse(typeUrl: string, versionInfo: string, nonce: string, resources: readonly Any[]): LazyResponse {
+  const strings: [number, string][] = [
+    [1, versionInfo],
+    [4, typeUrl],
+    [5, nonce],
+  ];
+  const head = stringFields(strings);
+  const sizes = resources.map(anySize);
+  let total = head.size;
+  for (const s of sizes) total += fieldSize(s);
+  return new LazyResponse(total, (out) => {
+    strings.forEach(([f, s], i) => s && out.string(f, s, head.lens[i]!));
+    resources.forEach((a, i) => writeAny(out, 2, a, sizes[i]!));
+  });
+}
+
+/**
+ * envoy.service.discovery.v3.DeltaDiscoveryResponse {system_version_info, resources, type_url,
+ * nonce, removed_resources}; each resource as {name, version, resource}.
+ */
+export function deltaDiscoveryResponse(typeUrl: string, systemVersionInfo: string, nonce: string, resources: readonly NamedResource[], versions: readonly string[], removed: readonly string[]): LazyResponse {
+  const strings: [number, string][] = [
+    [1, systemVersionInfo],
+    [4, typeUrl],
+    [5, nonce],
+  ];
+  const head = stringFields(strings);
+  let total = head.size;
+  const items = resources.map((r, i) => {
+    const nameLen = Buffer.byteLength(r.name);
+    const versionLen = Buffer.byteLength(versions[i]!);
+    const any = anySize(r.resource);
+    const size = (nameLen ? fieldSize(nameLen) : 0) + (versionLen ? fieldSize(versionLen) : 0) + fieldSize(any);
+    total += fieldSize(size);
+    return { nameLen, versionLen, any, size };
+  });
+  const removedLens = removed.map((n) => Buffer.byteLength(n));
+  for (const n of removedLens) total += fieldSize(n);
+  return new LazyResponse(total, (out) => {
+    strings.forEach(([f, s], i) => s && out.string(f, s, head.lens[i]!));
+    resources.forEach((r, i) => {
+      const it = items[i]!;
+      out.tag(2);
+      out.varint(it.size);
+      if (it.versionLen) out.string(1, versions[i]!, it.versionLen);
+      writeAny(out, 2, r.resource, it.any);
+      if (it.nameLen) out.string(3, r.name, it.nameLen);
+    });
+    removed.forEach((n, i) => out.string(6, n, removedLens[i]!));
+  });
+}

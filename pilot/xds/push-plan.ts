@@ -1,0 +1,80 @@
+// Which xDS types a config change can affect, per proxy (like Istio's per-generator
+// "needs push" checks): a push regenerates only those, everything else the proxy already holds
+// stays as it is. Unknown or mixed changes push everything.
+import type { ConfigEvent } from '../config/store.js';
+import type { PushContext } from '../model/push-context.js';
+import type { Proxy } from '../model/proxy.js';
+import type { IstioEndpoint, Service } from '../model/service.js';
+import { TYPE } from '../networking/envoy.js';
+import { serviceIdentities } from '../networking/upstream-tls.js';
+
+export interface PushPlan {
+  /** `full`: every watched type; `routes`: LDS and RDS; `eds`: endpoints only (except the proxies listed). */
+  scope: 'full' | 'routes' | 'eds';
+  /** Types to regenerate for a proxy; undefined: all it watches. */
+  select?: (proxy: Proxy) => ReadonlySet<string> | undefined;
+}
+
+const ROUTES = new Set<string>([TYPE.listener, TYPE.route]);
+const ENDPOINTS = new Set<string>([TYPE.endpoint]);
+const ENDPOINT_KINDS = new Set(['EndpointSlice', 'Pod']);
+
+const FULL: PushPlan = { scope: 'full' };
+
+/**
+ * Endpoint-only changes of ordinary Kubernetes services (a VIP, client-side load balancing):
+ * the addresses that came or went, or undefined when the change reaches further than EDS
+ * (services added or redefined, headless or DNS services, changed workload identities, which
+ * clusters carry as SANs).
+ */
+function endpointChange(prev: PushContext, next: PushContext): Set<string> | undefined {
+  const a = prev.registry.services;
+  const b = next.registry.services;
+  if (a.length !== b.length) return undefined;
+  const addresses = new Set<string>();
+  const key = (s: Service) => JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector]);
+  const epKey = (eps: readonly IstioEndpoint[]) => JSON.stringify(eps);
+  for (let i = 0; i < a.length; i++) {
+    const before = a[i]!;
+    const after = b[i]!;
+    const epsBefore = prev.endpoints(before);
+    const epsAfter = next.endpoints(after);
+    if (epKey(epsBefore) === epKey(epsAfter)) continue;
+    if (key(before) !== key(after)) return undefined;
+    if (after.registry !== 'Kubernetes' || after.resolution !== 'ClientSideLB' || after.addresses.length === 0) return undefined;
+    if (serviceIdentities(prev, before).join() !== serviceIdentities(next, after).join()) return undefined;
+    for (const ep of [...epsBefore, ...epsAfter]) addresses.add(ep.address);
+  }
+  return addresses;
+}
+
+function scopeServicesKey(push: PushContext, proxy: Proxy): string {
+  return JSON.stringify(push.sidecarScope(proxy).services.map((s) => [s.namespace, s.hostname, s.ports.map((p) => p.port)]));
+}
+
+export function planPush(prev: PushContext, next: PushContext, event: ConfigEvent): PushPlan {
+  const kinds = [...event.kinds];
+  if (kinds.length === 0) return FULL;
+  if (kinds.every((k) => k === 'VirtualService')) {
+    // VirtualServices shape sidecar and proxyless listeners and routes, never their clusters
+    // or endpoints; gateways take everything (their clusters follow routes).
+    // A Sidecar-scoped proxy also sees the services its VirtualServices route to: when those
+    // change, so do its clusters.
+    const scopeMoved = new Map<string, boolean>();
+    const scopeChanged = (proxy: Proxy): boolean => {
+      if (next.sidecars.length === 0 && prev.sidecars.length === 0) return false;
+      const key = next.sidecarScopeKey(proxy);
+      let moved = scopeMoved.get(key);
+      if (moved === undefined) scopeMoved.set(key, (moved = scopeServicesKey(prev, proxy) !== scopeServicesKey(next, proxy)));
+      return moved;
+    };
+    return { scope: 'routes', select: (proxy) => (proxy.type === 'router' || scopeChanged(proxy) ? undefined : ROUTES) };
+  }
+  if (kinds.every((k) => ENDPOINT_KINDS.has(k))) {
+    const moved = endpointChange(prev, next);
+    if (!moved) return FULL;
+    // Proxies at those addresses serve the services: their inbound listeners and clusters change too.
+    return { scope: 'eds', select: (proxy) => (proxy.type === 'router' || proxy.ipAddresses.some((ip) => moved.has(ip)) ? undefined : ENDPOINTS) };
+  }
+  return FULL;
+}

@@ -1,0 +1,84 @@
+// What a Sidecar-scoped proxy sees: egress hosts, plus the services its VirtualServices route to
+// (Istio's inference), and which xDS types a VirtualService change then touches.
+import assert from 'node:assert/strict';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { TYPE } from '../pilot/networking/envoy.js';
+import { planPush } from '../pilot/xds/push-plan.js';
+import { kubeService } from './support/meshfiles.js';
+import { pushFromYaml } from './support/push.js';
+
+const proxyIn = (ns: string) => proxyFromNode({ id: `sidecar~10.9.9.9~app.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns } });
+
+const twoPortService = `apiVersion: v1
+kind: Service
+metadata: {name: backend, namespace: b}
+spec:
+  clusterIP: 10.96.7.7
+  ports:
+  - {name: http, port: 80}
+  - {name: grpc, port: 9090}`;
+
+const sidecar = (ns: string, hosts: string[], port?: number) => `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: ${ns}}
+spec:
+  egress:
+  - ${port ? `port: {number: ${port}, protocol: HTTP, name: http}\n    ` : ''}hosts: [${hosts.map((h) => JSON.stringify(h)).join(', ')}]`;
+
+const frontRoutes = (dest: string, port?: number) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: front, namespace: a}
+spec:
+  hosts: [front]
+  http:
+  - route:
+    - destination: {host: ${dest}${port ? `, port: {number: ${port}}` : ''}}`;
+
+const base = [kubeService('front', 8080, [{ version: 'v1', port: 8080 }], 'a', 'http'), twoPortService].join('\n---\n');
+
+function scopeServices(yaml: string, ns = 'a'): string[] {
+  const push = pushFromYaml(yaml);
+  return push
+    .sidecarScope(proxyIn(ns))
+    .services.map((s) => `${s.hostname}:${s.ports.map((p) => p.port).join(',')}`)
+    .sort();
+}
+
+describe('Sidecar scope', () => {
+  it('leaves out services the egress hosts do not name', () => {
+    assert.deepEqual(scopeServices([base, sidecar('a', ['./*'])].join('\n---\n')), ['front.a.svc.cluster.local:8080']);
+  });
+
+  it("adds the services a selected VirtualService routes to, narrowed to the ports it names", () => {
+    const yaml = [base, sidecar('a', ['./*']), frontRoutes('backend.b.svc.cluster.local', 9090)].join('\n---\n');
+    assert.deepEqual(scopeServices(yaml), ['backend.b.svc.cluster.local:9090', 'front.a.svc.cluster.local:8080']);
+  });
+
+  it('adds every port when a destination names none, and only the listener port on a port-bound egress listener', () => {
+    const all = [base, sidecar('a', ['./*']), frontRoutes('backend.b.svc.cluster.local')].join('\n---\n');
+    assert.deepEqual(scopeServices(all), ['backend.b.svc.cluster.local:80,9090', 'front.a.svc.cluster.local:8080']);
+    const bound = [base, sidecar('a', ['./*'], 80), frontRoutes('backend.b.svc.cluster.local')].join('\n---\n');
+    assert.deepEqual(scopeServices(bound), ['backend.b.svc.cluster.local:80', 'front.a.svc.cluster.local:8080']);
+  });
+
+  it('ignores VirtualServices outside the egress hosts and destinations nobody defines', () => {
+    const outside = [base, sidecar('a', ['b/*']), frontRoutes('backend.b.svc.cluster.local', 80)].join('\n---\n');
+    assert.deepEqual(scopeServices(outside), ['backend.b.svc.cluster.local:80,9090']);
+    const unknown = [base, sidecar('a', ['./*']), frontRoutes('nowhere.b.svc.cluster.local')].join('\n---\n');
+    assert.deepEqual(scopeServices(unknown), ['front.a.svc.cluster.local:8080']);
+  });
+
+  it("reads a root-namespace Sidecar's `.` as the proxy's own namespace", () => {
+    const yaml = [base, sidecar('istio-system', ['./*'])].join('\n---\n');
+    assert.deepEqual(scopeServices(yaml, 'a'), ['front.a.svc.cluster.local:8080']);
+    assert.deepEqual(scopeServices(yaml, 'b'), ['backend.b.svc.cluster.local:80,9090']);
+  });
+
+  it('a VirtualService change that brings a service into scope pushes clusters too', () => {
+    const before = pushFromYaml([base, sidecar('a', ['./*']), frontRoutes('front.a.svc.cluster.local')].join('\n---\n'));
+    const after = pushFromYaml([base, sidecar('a', ['./*']), frontRoutes('backend.b.svc.cluster.local', 80)].join('\n---\n'));
+    const plan = planPush(before, after, { changed: new Set(['VirtualService/a/front']), kinds: new Set(['VirtualService']) });
+    assert.equal(plan.select?.(proxyIn('a')), undefined, 'every type for the proxy whose scope grew');
+    assert.deepEqual([...(plan.select?.(proxyIn('b')) ?? [])].sort(), [TYPE.listener, TYPE.route].sort());
+  });
+});
