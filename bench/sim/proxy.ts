@@ -92,7 +92,8 @@ export class SimProxy {
   totalResponses = 0;
   totalBytes = 0;
 
-  lastFailure?: string;
+  /** Why the stream failed, per reconnect (first words of the error: reasons repeat). */
+  readonly failures = new Map<string, number>();
   private addr?: string;
   private failing = false;
   private session?: http2.ClientHttp2Session;
@@ -171,7 +172,8 @@ export class SimProxy {
       return;
     }
     this.reconnects++;
-    this.lastFailure = message;
+    const reason = message.replace(/[0-9]+/g, 'N').slice(0, 80);
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
     setTimeout(() => {
       this.failing = false;
       if (!this.stopped) this.connect();

@@ -228,6 +228,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
         cpuSeconds: st.reduce((a, s) => a + s.cpuSeconds, 0),
         ready: st.reduce((a, s) => a + s.ready, 0),
         reconnects: st.reduce((a, s) => a + s.reconnects, 0),
+        reconnectReasons: st.reduce<Record<string, number>>((acc, s) => {
+          for (const [r, n] of Object.entries(s.reconnectReasons)) acc[r] = (acc[r] ?? 0) + n;
+          return acc;
+        }, {}),
         responded: st.reduce((a, s) => a + s.responded, 0),
         failed: st.flatMap((s) => s.failed),
         lastResponseAt: Math.max(0, ...st.map((s) => s.lastResponseAt)),
@@ -276,6 +280,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       await waitQuiet(now(), () => true);
     }
     log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s, simulator ${simCpu.toFixed(1)} CPU s, RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
+    if (cold.reconnects) log(`reconnects by reason: ${JSON.stringify(cold.reconnectReasons)}`);
 
     const change = async (label: string, mutate: () => void, expected: Set<string>): Promise<ChangeResult> => {
       await all({ op: 'mark' });

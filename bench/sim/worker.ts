@@ -14,6 +14,8 @@ export interface WorkerStatus {
   cpuSeconds: number;
   ready: number;
   reconnects: number;
+  /** Reconnects by reason. */
+  reconnectReasons: Record<string, number>;
   failed: { id: string; error: string }[];
   /** Epoch ms of the newest response any proxy of this worker received. */
   lastResponseAt: number;
@@ -32,16 +34,18 @@ function status(): WorkerStatus {
   let ready = 0;
   let responded = 0;
   let reconnects = 0;
+  const reconnectReasons: Record<string, number> = {};
   const failed: { id: string; error: string }[] = [];
   for (const p of proxies) {
     if (p.readyAt) ready++;
     reconnects += p.reconnects;
+    for (const [r, n] of p.failures) reconnectReasons[r] = (reconnectReasons[r] ?? 0) + n;
     if (p.phase.responses) responded++;
     if (p.error) failed.push({ id: p.spec.id, error: p.error });
     if (p.phase.lastAckAt > lastResponseAt) lastResponseAt = p.phase.lastAckAt;
   }
   const cpu = process.cpuUsage();
-  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, ready, reconnects, failed, lastResponseAt, responded };
+  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, ready, reconnects, reconnectReasons, failed, lastResponseAt, responded };
 }
 
 function reply(id: number, body: unknown): void {

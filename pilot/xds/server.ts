@@ -15,7 +15,8 @@ import { resourceParts, type NamedResource, type Watch } from '../networking/gen
 import { Connection, type Held, type WatchState } from './connection.js';
 import { contentHash, deltaDiscoveryResponse, discoveryResponse, LazyResponse, serializeResponse } from './encode.js';
 import { metricType, type XdsMetrics } from './metrics.js';
-import { internNames, namesId, namesList, sameNames } from './subscriptions.js';
+import { readSotwRequest, type SotwRequest } from './request-wire.js';
+import { encodingOf, internNames, namesId, namesList, rememberEncoding, sameNames } from './subscriptions.js';
 
 export interface XdsHooks<S> {
   /** Called with the first request's node; throwing rejects the stream. */
@@ -169,7 +170,7 @@ export class XdsServer<S> {
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: unknown) => Buffer.from(toBinary(req as typeof DiscoveryRequestSchema, m as DiscoveryRequest)),
-      requestDeserialize: (b: Buffer) => fromBinary(req, b),
+      requestDeserialize: (b: Buffer) => (req === DiscoveryRequestSchema ? readSotwRequest(b) : fromBinary(req, b)),
       responseSerialize: (m: unknown) => (m instanceof LazyResponse ? serializeResponse(m) : (m as Buffer)),
       responseDeserialize: (b: Buffer) => b,
     });
@@ -227,7 +228,7 @@ export class XdsServer<S> {
   private serveStream(stream: Stream, delta: boolean): void {
     let entry: Entry<S> | undefined;
     const peer = stream.getPeer();
-    stream.on('data', (req: DiscoveryRequest | DeltaDiscoveryRequest) => {
+    stream.on('data', (req: SotwRequest | DeltaDiscoveryRequest) => {
       try {
         if (!entry) {
           if (!req.node?.id) {
@@ -242,7 +243,7 @@ export class XdsServer<S> {
           this.log.info({ conn: id, peer, delta }, 'xDS stream connected');
         }
         if (delta) this.onDeltaRequest(entry, req as DeltaDiscoveryRequest);
-        else this.onSotwRequest(entry, req as DiscoveryRequest);
+        else this.onSotwRequest(entry, req as SotwRequest);
       } catch (err) {
         this.log.error({ err, conn: entry?.conn.id }, 'xDS request failed');
         stream.destroy(Object.assign(new Error(`internal error: ${(err as Error).message}`), { code: 13 }));
@@ -279,7 +280,7 @@ export class XdsServer<S> {
     this.log.warn({ proxy: this.hooks.proxyId(conn.session), conn: conn.id, type: metricType(w.typeUrl), nonce, error: detail }, 'xDS NACK: proxy rejected config, keeps its last good config');
   }
 
-  private onSotwRequest(entry: Entry<S>, req: DiscoveryRequest): void {
+  private onSotwRequest(entry: Entry<S>, req: SotwRequest): void {
     const { conn } = entry;
     const typeUrl = req.typeUrl;
     if (!typeUrl) return;
@@ -293,6 +294,7 @@ export class XdsServer<S> {
       // First request for this type (or a reconnect resuming it).
       const w = conn.ensureWatch(typeUrl);
       w.names = sameNames(w.names, req.resourceNames) ? w.names : internNames(req.resourceNames);
+      rememberEncoding(w.names, req.namesBytes);
       w.wildcard = req.resourceNames.length === 0 ? this.hooks.isWildcardType(conn.session, typeUrl) : req.resourceNames.includes('*');
       this.enqueue(entry, typeUrl, true);
       return;
@@ -301,11 +303,14 @@ export class XdsServer<S> {
     existing.nonceAcked = req.responseNonce;
     existing.versionAcked = req.versionInfo;
     existing.lastNack = undefined;
+    // An ACK repeats the subscription: the same bytes, nothing to decode.
+    if (req.namesBytes.length && encodingOf(existing.names)?.equals(req.namesBytes)) return;
     if (!sameNames(existing.names, req.resourceNames) && !(existing.wildcard && req.resourceNames.length === 0)) {
       // A subscription change arrives with the last nonce and looks like an ACK: compare names.
       existing.names = internNames(req.resourceNames);
       this.enqueue(entry, typeUrl, true);
     }
+    rememberEncoding(existing.names, req.namesBytes);
   }
 
   private onDeltaRequest(entry: Entry<S>, req: DeltaDiscoveryRequest): void {

@@ -65,4 +65,18 @@ export function sameNames(set: Names, list: readonly string[]): boolean {
   return new Set(list).size === set.size;
 }
 
+/**
+ * One wire encoding of each interned set (as a SotW request carried it): an ACK repeating those
+ * bytes repeats the subscription, and is recognised without decoding thousands of names.
+ */
+const encodings = new WeakMap<Names, Buffer>();
+
+export function encodingOf(names: Names): Buffer | undefined {
+  return encodings.get(names);
+}
+
+export function rememberEncoding(names: Names, bytes: Buffer): void {
+  if (bytes.length && !encodings.has(names)) encodings.set(names, Buffer.from(bytes));
+}
+
 export const NO_NAMES: Names = internNames([]);
