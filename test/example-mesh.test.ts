@@ -45,7 +45,8 @@ describe('the bundled example mesh', function () {
 });
 
 describe('isthmusd command line', () => {
-  it('exits non-zero with a one-line message on a bad flag or address', async () => {
+  it('exits non-zero with a one-line message on a bad flag or address', async function () {
+    this.timeout(30_000); // three process starts
     for (const args of [['--grpcAddr', 'nonsense'], ['--bogus'], ['--configDir', '/no/such/dir']]) {
       const err = await run(process.execPath, [`${ROOT}/bin/isthmusd`, ...args]).then(
         () => assert.fail(`accepted ${args.join(' ')}`),

@@ -1,13 +1,13 @@
 // isthmusd: the control plane. Flag names follow istiod's `pilot-discovery discovery`.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { parseListenAddress } from '../bootstrap/address.js';
 import { startIsthmus } from '../bootstrap/server.js';
+import { projectRoot } from '../util/project-root.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = projectRoot(import.meta.url);
 
 function fail(message: string): never {
   process.stderr.write(`isthmusd: ${message}\n`);
