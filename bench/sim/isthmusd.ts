@@ -1,5 +1,6 @@
 // Starts bin/isthmusd as its own process on loopback ephemeral ports and follows its JSON logs.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -38,7 +39,9 @@ export function startIsthmusd(configDir: string, env: Record<string, string> = {
     if (KEEP.has(line.msg as string) || level >= 40) logs.push(line);
     if (line.msg === 'isthmusd ready') onReady?.(line);
   });
-  createInterface({ input: child.stderr! }).on('line', (t) => stderr.push(t));
+  // ISTHMUS_BENCH_STDERR=FILE keeps isthmusd's stderr in a file (e.g. with GRPC_TRACE) instead of memory.
+  const stderrFile = process.env.ISTHMUS_BENCH_STDERR;
+  createInterface({ input: child.stderr! }).on('line', (t) => (stderrFile ? appendFileSync(stderrFile, `${t}\n`) : stderr.push(t)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`isthmusd did not start: ${stderr.join('\n')}`)), 120_000);
     child.once('exit', (code) => {

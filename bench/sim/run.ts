@@ -281,6 +281,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
     }
     log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s, simulator ${simCpu.toFixed(1)} CPU s, RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
     if (cold.reconnects) log(`reconnects by reason: ${JSON.stringify(cold.reconnectReasons)}`);
+    const warnings = new Map<string, number>();
+    for (const l of srv.logs) if (typeof l.level === 'number' && l.level >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
+    if (warnings.size) log(`isthmusd warnings and errors: ${JSON.stringify(Object.fromEntries(warnings))}`);
 
     const change = async (label: string, mutate: () => void, expected: Set<string>): Promise<ChangeResult> => {
       await all({ op: 'mark' });
