@@ -5,7 +5,8 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { formatConfigError, parseYaml } from '../../pilot/config/parse.js';
 import type { Resource } from '../../pilot/config/resource.js';
 import { MemoryConfigStore } from '../../pilot/config/store.js';
-import { defaultMeshConfig, type MeshConfig } from '../../pilot/model/mesh.js';
+import type { MeshConfig } from '../../pilot/model/mesh.js';
+import { meshConfigFromJson } from '../../pilot/model/mesh-json.js';
 import { proxyFromNode, type Proxy } from '../../pilot/model/proxy.js';
 import { PushContext } from '../../pilot/model/push-context.js';
 import { parseProtocol, type IstioEndpoint, type Service } from '../../pilot/model/service.js';
@@ -222,21 +223,9 @@ export function caseProxy(p: CaseProxy): Proxy {
 }
 
 function caseMesh(overrides: Record<string, unknown> | undefined, notes: string[]): MeshConfig {
-  const mesh = defaultMeshConfig();
-  const target = mesh as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(overrides ?? {})) {
-    if (!(key in target)) {
-      notes.push(`mesh config ${key}=${JSON.stringify(value)} is not modelled by Isthmus's MeshConfig`);
-      continue;
-    }
-    const current = target[key];
-    if (typeof current === 'string' && value && typeof value === 'object' && 'mode' in value) {
-      target[key] = String((value as { mode: unknown }).mode);
-      if (key === 'outboundTrafficPolicy' && !['ALLOW_ANY', 'REGISTRY_ONLY'].includes(target[key] as string)) {
-        notes.push(`mesh config ${key}.mode=${target[key] as string} is outside Isthmus's MeshConfig type`);
-      }
-    } else target[key] = value;
-  }
+  const { mesh, ignored, errors } = meshConfigFromJson(overrides ?? {});
+  for (const key of ignored) notes.push(`mesh config ${key} is not modelled by Isthmus's MeshConfig`);
+  for (const e of errors) notes.push(`mesh config rejected: ${e}`);
   return mesh;
 }
 
@@ -273,8 +262,10 @@ export function buildEnvironment(c: CaseEnvironment, opts: BuildOptions = {}): B
   const store = new MemoryConfigStore();
   store.replaceAll(resources);
   const mesh = caseMesh(c.meshConfig, notes);
-  const registry = composeIndex(buildServiceIndex(store, { domainSuffix: DOMAIN_SUFFIX }), memoryRegistry(c.memoryRegistry));
-  // Istio's harness parses config without a Domain: short VirtualService hosts resolve to `name.ns`.
+  // Feature flags are process-wide in Istio: registries read them too (ServiceEntry IP auto-allocation).
+  const registry = withFeatureFlags(c.featureFlags, () =>
+    composeIndex(buildServiceIndex(store, { domainSuffix: DOMAIN_SUFFIX }), memoryRegistry(c.memoryRegistry)),
+  );
   // Istio's test harness parses config without a domain: short names resolve to `name.namespace`.
   const push = new PushContext(`simulate/${c.name}`, mesh, DOMAIN_SUFFIX, registry, store, { configDomain: '' });
   const proxy = caseProxy(c.proxy);

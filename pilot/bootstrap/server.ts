@@ -4,7 +4,8 @@ import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DirectoryConfigSource } from '../config/directory.js';
-import { defaultMeshConfig, type MeshConfig } from '../model/mesh.js';
+import type { MeshConfig } from '../model/mesh.js';
+import { loadMeshConfig } from './mesh.js';
 import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
@@ -15,6 +16,7 @@ import { startWebhookServer } from '../../webhook/server.js';
 import { validateHandler } from '../../webhook/validate.js';
 import { InjectionWebhook } from '../../webhook/inject/webhook.js';
 import { settingsFromFiles, watchSettingsFiles } from '../../webhook/inject/load.js';
+import { listenGrpc, type GrpcListener } from './grpc-listen.js';
 import { formatAddress, type ListenAddress } from './address.js';
 
 export interface IsthmusOptions {
@@ -27,8 +29,9 @@ export interface IsthmusOptions {
   /** Serving certificate for the webhooks when there is no CA on this process. */
   tlsCertFile?: string;
   tlsKeyFile?: string;
-  /** Istio's injection config (`config`, `values`, as the istio-sidecar-injector ConfigMap mounts them) and mesh config. */
+  /** Istio's injection config (`config`, `values`, as the istio-sidecar-injector ConfigMap mounts them). */
   injectConfigDir?: string;
+  /** The mesh config, for injection and translation (when `mesh` is not given). */
   meshConfigFile?: string;
   httpAddr: ListenAddress;
   monitoringAddr: ListenAddress;
@@ -101,7 +104,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     source.store,
     {
       domainSuffix: opts.domainSuffix,
-      mesh: opts.mesh ?? defaultMeshConfig(),
+      mesh: opts.mesh ?? loadMeshConfig(opts.meshConfigFile, log),
       debounce: {
         afterMs: envDurationMs(env.PILOT_DEBOUNCE_AFTER, 100),
         maxMs: envDurationMs(env.PILOT_DEBOUNCE_MAX, 10_000),
@@ -114,25 +117,22 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
 
   const grpc = new GrpcServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   grpc.addService(discovery.server.serviceDefinition(), discovery.server.implementation());
-  const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpc.bindAsync(formatAddress(opts.grpcAddr), ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
-  const grpcAddr = formatAddress({ host: opts.grpcAddr.host, port: grpcPort });
+  const grpcListener = await listenGrpc(grpc, opts.grpcAddr, ServerCredentials.createInsecure());
+  const grpcAddr = formatAddress({ host: opts.grpcAddr.host, port: grpcListener.port });
   log.info({ addr: grpcAddr }, 'xDS (plaintext gRPC) listening');
 
   // The CA and xDS share the TLS port, as on istiod; its serving certificate comes from the CA.
   let citadel: Citadel | undefined;
   let secure: GrpcServer | undefined;
   let secureAddr: string | undefined;
+  let secureListener: GrpcListener | undefined;
   if (opts.secureGrpcAddr) {
     citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }) });
     secure = new GrpcServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
     secure.addService(discovery.server.serviceDefinition(), discovery.server.implementation());
     citadel.addToServer(secure);
-    const securePort = await new Promise<number>((resolve, reject) =>
-      secure!.bindAsync(formatAddress(opts.secureGrpcAddr!), citadel!.serverCredentials(), (err, port) => (err ? reject(err) : resolve(port))),
-    );
-    secureAddr = formatAddress({ host: opts.secureGrpcAddr.host, port: securePort });
+    secureListener = await listenGrpc(secure, opts.secureGrpcAddr, citadel.serverCredentials());
+    secureAddr = formatAddress({ host: opts.secureGrpcAddr.host, port: secureListener.port });
     log.info({ addr: secureAddr, ca: citadel.mode, rootCert: citadel.rootCertFile }, 'xDS and CA (TLS gRPC) listening');
   }
 
@@ -153,6 +153,8 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
       source.close();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
+      grpcListener.close();
+      secureListener?.close();
       grpc.forceShutdown();
       secure?.forceShutdown();
       await webhook?.close();

@@ -98,6 +98,8 @@ export const KINDS: readonly KindInfo[] = [
     body: 'toplevel',
   },
   { kind: 'Pod', group: '', versions: ['v1'], plural: 'pods', schema: kube.PodBody, body: 'toplevel' },
+  // Nodes' topology labels give their pods' locality.
+  { kind: 'Node', group: '', versions: ['v1'], plural: 'nodes', schema: kube.NodeBody, body: 'toplevel', clusterScoped: true },
   {
     kind: 'Namespace',
     group: '',

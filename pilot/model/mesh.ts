@@ -1,9 +1,20 @@
 // The subset of Istio's MeshConfig that translation reads, with Istio's defaults.
+import type { LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
+
+/**
+ * How a sidecar treats destinations it knows nothing about: ALLOW_ANY passes them through,
+ * REGISTRY_ONLY drops them, ALLOW_ANY_DYNAMIC_DNS resolves plaintext HTTP by its Host header
+ * (a dynamic forward proxy) and passes everything else through. The last is mesh-wide only: a
+ * Sidecar resource cannot ask for it.
+ */
+export type OutboundTrafficPolicyMode = 'ALLOW_ANY' | 'REGISTRY_ONLY' | 'ALLOW_ANY_DYNAMIC_DNS';
+
+export const OUTBOUND_TRAFFIC_POLICY_MODES: readonly OutboundTrafficPolicyMode[] = ['REGISTRY_ONLY', 'ALLOW_ANY', 'ALLOW_ANY_DYNAMIC_DNS'];
 
 export interface MeshConfig {
   rootNamespace: string;
   trustDomain: string;
-  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  outboundTrafficPolicy: OutboundTrafficPolicyMode;
   defaultServiceExportTo: string[];
   defaultVirtualServiceExportTo: string[];
   defaultDestinationRuleExportTo: string[];
@@ -13,6 +24,10 @@ export interface MeshConfig {
   protocolDetectionTimeoutSeconds: number;
   /** PASSTHROUGH keeps the original destination address for inbound traffic; LOCALHOST sends it to 127.0.0.1. */
   inboundTrafficPolicy: 'PASSTHROUGH' | 'LOCALHOST';
+  /** Mesh-wide locality load balancing (DestinationRules override it); Istio's default `{enabled: true}` fails over only with outlier detection. */
+  localityLbSetting?: LocalityLoadBalancerSetting;
+  /** Mesh-wide zone-aware load balancing; wins over `localityLbSetting` when both are set. */
+  zoneAwareLbSetting?: LoadBalancerSettings['zoneAwareLbSetting'];
 }
 
 export function defaultMeshConfig(): MeshConfig {
@@ -26,5 +41,6 @@ export function defaultMeshConfig(): MeshConfig {
     connectTimeoutSeconds: 10,
     protocolDetectionTimeoutSeconds: 0,
     inboundTrafficPolicy: 'PASSTHROUGH',
+    localityLbSetting: { enabled: true },
   };
 }

@@ -11,7 +11,7 @@ import type { MeshConfig } from './mesh.js';
 import type { Proxy } from './proxy.js';
 import { mergeDelegates } from './delegate.js';
 import { buildSidecarScope, selectSidecar, type SidecarScope } from './sidecar-scope.js';
-import { isVisibleTo, resolveExportTo, type IstioEndpoint, type Service } from './service.js';
+import { isVisibleTo, mergeSameHostServices, resolveExportTo, serviceSources, type IstioEndpoint, type Service } from './service.js';
 
 /** A VirtualService with its hosts, gateways and exportTo already resolved. */
 export interface ResolvedVirtualService {
@@ -122,7 +122,8 @@ export class PushContext {
 
   /**
    * Services a proxy in `namespace` can see: one per hostname, preferring its own
-   * namespace's definition, then the oldest (Kubernetes before ServiceEntry).
+   * namespace's definition, then the oldest (Kubernetes before ServiceEntry); services of one
+   * host and namespace are merged (mergeSameHostServices).
    */
   servicesVisibleTo(namespace: string): Service[] {
     return this.visibility(namespace).list;
@@ -136,6 +137,7 @@ export class PushContext {
       if (!isVisibleTo(svc, namespace)) continue;
       const prev = byHost.get(svc.hostname);
       if (!prev || (prev.namespace !== namespace && svc.namespace === namespace)) byHost.set(svc.hostname, svc);
+      else if (prev.namespace === svc.namespace) byHost.set(svc.hostname, mergeSameHostServices(prev, svc) ?? prev);
     }
     v = { list: [...byHost.values()], byHost };
     this.servicesByNamespace.set(namespace, v);
@@ -194,7 +196,8 @@ export class PushContext {
   }
 
   endpoints(svc: Service): readonly IstioEndpoint[] {
-    return this.registry.endpoints(svc);
+    const sources = serviceSources(svc);
+    return sources.length === 1 ? this.registry.endpoints(sources[0]!) : sources.flatMap((s) => this.registry.endpoints(s));
   }
 
   /** The VirtualService that routes `svc` for proxies of `namespace` on `gateway` (oldest first wins). */

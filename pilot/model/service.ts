@@ -68,7 +68,14 @@ export interface ServicePort {
   targetPort?: number | string;
 }
 
-export type Resolution = 'ClientSideLB' | 'DNSLB' | 'DNSRoundRobinLB' | 'Passthrough';
+/** `Alias`: a Kubernetes ExternalName service naming another service; it takes that service's traffic. */
+export type Resolution = 'ClientSideLB' | 'DNSLB' | 'DNSRoundRobinLB' | 'Passthrough' | 'Alias';
+
+/** An ExternalName service that points (maybe through other aliases) at a service. */
+export interface ServiceAlias {
+  hostname: string;
+  namespace: string;
+}
 
 export interface Service {
   hostname: string;
@@ -90,6 +97,35 @@ export interface Service {
   creationTimestamp: string;
   /** The resource that defined it, for debug output and `x trace`. */
   origin: { kind: string; namespace: string; name: string };
+  /** Kubernetes ExternalName services (resolution `Alias`): the host they point at. */
+  externalName?: string;
+  /** The ExternalName services pointing at this one, sorted by namespace then hostname. */
+  aliases?: ServiceAlias[];
+  /**
+   * Addresses Istio's registry allocated to a ServiceEntry without any (240.240.x.y, 2001:2::f0f0:z):
+   * used only by proxies that resolve DNS through the Istio agent (see model/addresses.ts).
+   */
+  autoAllocatedAddresses?: string[];
+  /** Kubernetes `spec.trafficDistribution` (or Istio's annotation): locality preference without a DestinationRule. */
+  trafficDistribution?: 'Any' | 'PreferSameZone' | 'PreferSameNode';
+}
+
+/** Services built from registry services (merged ports, fewer aliases) → the registry services they stand for. */
+const derivedFrom = new WeakMap<Service, readonly Service[]>();
+
+/**
+ * A copy of `base` with `changes`, standing for `base` (and `also`, when several registry services
+ * are merged into one): its endpoints are theirs.
+ */
+export function deriveService(base: Service, changes: Partial<Service>, also: readonly Service[] = []): Service {
+  const out: Service = { ...base, ...changes };
+  derivedFrom.set(out, [base, ...also].flatMap(serviceSources));
+  return out;
+}
+
+/** The registry services a service stands for: itself unless it was derived from others. */
+export function serviceSources(svc: Service): readonly Service[] {
+  return derivedFrom.get(svc) ?? [svc];
 }
 
 export interface IstioEndpoint {
@@ -100,8 +136,11 @@ export interface IstioEndpoint {
   servicePortName: string;
   labels: Record<string, string>;
   serviceAccount?: string;
+  /** `region/zone/subzone` */
   locality?: string;
   network?: string;
+  /** The Kubernetes node the workload runs on (its `kubernetes.io/hostname` topology label). */
+  nodeName?: string;
   weight?: number;
   healthy: boolean;
   /** The workload object behind it (Pod or WorkloadEntry), if known. */
@@ -126,4 +165,24 @@ export function labelsMatch(selector: Record<string, string> | undefined, labels
   if (!selector) return true;
   for (const [k, v] of Object.entries(selector)) if (labels[k] !== v) return false;
   return true;
+}
+
+function sameRecord(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => b?.[k] === a?.[k]);
+}
+
+/**
+ * Istio's sidecar scope merges services of one host and namespace (several ServiceEntries naming
+ * the same host with different ports): the first keeps its attributes and gains the ports it
+ * lacks. Undefined when they may not be merged (Istio then keeps the first).
+ */
+export function mergeSameHostServices(existing: Service, next: Service): Service | undefined {
+  if (existing.namespace !== next.namespace || existing.resolution !== next.resolution || existing.registry !== next.registry) return undefined;
+  if (!sameRecord(existing.labels, next.labels) || !sameRecord(existing.selector, next.selector)) return undefined;
+  if (existing.exportTo.size !== next.exportTo.size || [...existing.exportTo].some((e) => !next.exportTo.has(e))) return undefined;
+  // Endpoints are Istio's per host and namespace: the merged service has both services' endpoints.
+  const added = next.ports.filter((p) => !existing.ports.some((q) => q.port === p.port));
+  return deriveService(existing, { ports: [...existing.ports, ...added] }, [next]);
 }

@@ -5,9 +5,10 @@
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
 import { hostMatches } from './host.js';
+import type { OutboundTrafficPolicyMode } from './mesh.js';
 import type { Proxy } from './proxy.js';
 import type { ResolvedVirtualService } from './push-context.js';
-import { labelsMatch, type Service } from './service.js';
+import { deriveService, labelsMatch, type Service } from './service.js';
 
 export interface EgressHost {
   /** `*` any namespace, `~` none, else a namespace. */
@@ -22,7 +23,8 @@ export interface SidecarScope {
   services: Service[];
   byHost: Map<string, Service>;
   virtualServices: Set<ResolvedVirtualService>;
-  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** The Sidecar's policy when it sets one (its mode defaults to REGISTRY_ONLY), else the mesh's. */
+  outboundTrafficPolicy: OutboundTrafficPolicyMode;
   ingress: NonNullable<net.Sidecar['ingress']>;
 }
 
@@ -91,7 +93,14 @@ function virtualServiceDestinations(vs: ResolvedVirtualService, configNamespace:
 function withPorts(svc: Service, keep: (port: number) => boolean): Service | undefined {
   const ports = svc.ports.filter((p) => keep(p.port));
   if (ports.length === svc.ports.length) return svc;
-  return ports.length ? { ...svc, ports } : undefined;
+  return ports.length ? deriveService(svc, { ports }) : undefined;
+}
+
+/** Only the ExternalName aliases whose own names the egress hosts import answer for the service. */
+function withImportedAliases(svc: Service, hosts: readonly EgressHost[]): Service {
+  if (!svc.aliases?.length) return svc;
+  const aliases = svc.aliases.filter((a) => hostSelected(hosts, svc.namespace, a.hostname));
+  return aliases.length === svc.aliases.length ? svc : deriveService(svc, { aliases });
 }
 
 export function buildSidecarScope(
@@ -99,7 +108,7 @@ export function buildSidecarScope(
   configNamespace: string,
   visible: readonly Service[],
   virtualServices: readonly ResolvedVirtualService[],
-  meshPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY',
+  meshPolicy: OutboundTrafficPolicyMode,
   resolveHost: (host: string, namespace: string) => string = (h) => h,
 ): SidecarScope {
   const egress = sidecar?.spec.egress ?? [];
@@ -107,7 +116,7 @@ export function buildSidecarScope(
   const allHosts = egressHosts.flat();
   const selectsVs = (hosts: readonly EgressHost[], v: ResolvedVirtualService) =>
     v.hosts.some((h) => hosts.some((e) => e.namespace !== '~' && (e.namespace === '*' || e.namespace === v.namespace) && (hostMatches(e.host, h) || hostMatches(h, e.host))));
-  const services = sidecar ? visible.filter((s) => hostSelected(allHosts, s.namespace, s.hostname)) : [...visible];
+  const services = sidecar ? visible.filter((s) => hostSelected(allHosts, s.namespace, s.hostname)).map((s) => withImportedAliases(s, allHosts)) : [...visible];
   if (sidecar) inferVirtualServiceDestinations(configNamespace, egress, egressHosts, services, visible, virtualServices, selectsVs, resolveHost);
   const vs = new Set(sidecar ? virtualServices.filter((v) => selectsVs(allHosts, v)) : virtualServices);
   return {
@@ -116,7 +125,7 @@ export function buildSidecarScope(
     services,
     byHost: new Map(services.map((s) => [s.hostname, s])),
     virtualServices: vs,
-    outboundTrafficPolicy: sidecar?.spec.outboundTrafficPolicy?.mode ?? meshPolicy,
+    outboundTrafficPolicy: sidecar?.spec.outboundTrafficPolicy ? (sidecar.spec.outboundTrafficPolicy.mode ?? 'REGISTRY_ONLY') : meshPolicy,
     ingress: sidecar?.spec.ingress ?? [],
   };
 }

@@ -48,25 +48,31 @@ export function subsetTrafficPolicy(
   };
 }
 
+/** Istio's ApplyRingHashLoadBalancer: maglev, ring hash, or the deprecated `minimumRingSize` (default 1024). */
+function applyConsistentHash(cluster: Cluster, ring: NonNullable<net.LoadBalancerSettings['consistentHash']>): void {
+  if (ring.maglev) {
+    cluster.lbPolicy = Cluster_LbPolicy.MAGLEV;
+    if (ring.maglev.tableSize) {
+      cluster.lbConfig = { case: 'maglevLbConfig', value: create(Cluster_MaglevLbConfigSchema, { tableSize: BigInt(ring.maglev.tableSize) }) };
+    }
+  } else if (ring.ringHash) {
+    cluster.lbPolicy = Cluster_LbPolicy.RING_HASH;
+    // Only an explicit size is sent: Envoy's and gRPC's default is 1024 as well.
+    if (ring.ringHash.minimumRingSize) {
+      cluster.lbConfig = { case: 'ringHashLbConfig', value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize: BigInt(ring.ringHash.minimumRingSize) }) };
+    }
+  } else {
+    cluster.lbPolicy = Cluster_LbPolicy.RING_HASH;
+    cluster.lbConfig = {
+      case: 'ringHashLbConfig',
+      value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize: BigInt(ring.minimumRingSize || 1024) }),
+    };
+  }
+}
+
 export function applyLoadBalancer(cluster: Cluster, lb: net.LoadBalancerSettings | undefined): void {
   if (!lb) return;
-  if (lb.consistentHash) {
-    const ring = lb.consistentHash;
-    if (ring.maglev) {
-      cluster.lbPolicy = Cluster_LbPolicy.MAGLEV;
-      if (ring.maglev.tableSize) {
-        cluster.lbConfig = { case: 'maglevLbConfig', value: create(Cluster_MaglevLbConfigSchema, { tableSize: BigInt(ring.maglev.tableSize) }) };
-      }
-    } else {
-      cluster.lbPolicy = Cluster_LbPolicy.RING_HASH;
-      const min = ring.ringHash?.minimumRingSize ?? ring.minimumRingSize ?? 1024;
-      cluster.lbConfig = {
-        case: 'ringHashLbConfig',
-        value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize: BigInt(min) }),
-      };
-    }
-    return;
-  }
+  if (lb.consistentHash) return applyConsistentHash(cluster, lb.consistentHash);
   switch (lb.simple) {
     case 'LEAST_CONN':
     case 'LEAST_REQUEST':
@@ -82,6 +88,18 @@ export function applyLoadBalancer(cluster: Cluster, lb: net.LoadBalancerSettings
       // ROUND_ROBIN / UNSPECIFIED: Envoy's and gRPC's default.
       break;
   }
+}
+
+/**
+ * Load balancing for proxyless gRPC clusters, as Istio's grpcgen applies it: a consistent hash,
+ * LEAST_REQUEST, or nothing (round robin). RANDOM, PASSTHROUGH and the deprecated LEAST_CONN are
+ * left out (istiod logs "cannot apply LbPolicy"): a gRPC client rejects a cluster whose policy it
+ * does not implement, and every call through it would fail.
+ */
+export function applyGrpcLoadBalancer(cluster: Cluster, lb: net.LoadBalancerSettings | undefined): void {
+  if (!lb) return;
+  if (lb.consistentHash) return applyConsistentHash(cluster, lb.consistentHash);
+  if (lb.simple === 'LEAST_REQUEST') cluster.lbPolicy = Cluster_LbPolicy.LEAST_REQUEST;
 }
 
 /** gRPC honours only max_requests (gRFC A32). */

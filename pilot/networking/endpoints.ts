@@ -6,7 +6,8 @@ import {
 } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { LbEndpointSchema, LocalityLbEndpointsSchema, type LocalityLbEndpoints } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
-import type { PushContext } from '../model/push-context.js';
+import type * as net from '../config/schema/networking.js';
+import type { PushContext, ResolvedDestinationRule } from '../model/push-context.js';
 import type { Proxy } from '../model/proxy.js';
 import { labelsMatch, servicePortByNumber, type IstioEndpoint, type Service } from '../model/service.js';
 import { parseSubsetKey } from './names.js';
@@ -14,6 +15,9 @@ import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import type { NamedResource, Watch } from './generator.js';
 import { objectId } from './view.js';
+import { portTrafficPolicy, subsetTrafficPolicy } from './cluster-policy.js';
+import { applyLocalityLb, effectiveLbSetting, localityFingerprint, localityMayDependOnProxy, localityViewKey, type LbSetting, type LocalityGroup } from './locality-lb.js';
+import { parseLocality } from '../model/locality.js';
 
 /** The endpoints a cluster name selects: the service port's endpoints, narrowed by subset labels. */
 export function clusterEndpoints(push: PushContext, proxy: Proxy, clusterName: string): { service?: Service; endpoints: IstioEndpoint[] } {
@@ -34,12 +38,8 @@ export function clusterEndpoints(push: PushContext, proxy: Proxy, clusterName: s
   return { service: svc, endpoints };
 }
 
-function parseLocality(locality: string | undefined): { region: string; zone: string; subZone: string } {
-  const [region = '', zone = '', subZone = ''] = (locality ?? '').split('/');
-  return { region, zone, subZone };
-}
-
-export function localityLbEndpoints(endpoints: readonly IstioEndpoint[]): LocalityLbEndpoints[] {
+/** Endpoints grouped by locality (sorted by locality), each group with the IstioEndpoints behind it. */
+export function localityGroups(endpoints: readonly IstioEndpoint[]): LocalityGroup[] {
   const byLocality = new Map<string, IstioEndpoint[]>();
   for (const ep of endpoints) {
     const key = ep.locality ?? '';
@@ -47,7 +47,7 @@ export function localityLbEndpoints(endpoints: readonly IstioEndpoint[]): Locali
     if (!list) byLocality.set(key, (list = []));
     list.push(ep);
   }
-  const out: LocalityLbEndpoints[] = [];
+  const out: LocalityGroup[] = [];
   for (const [locality, eps] of [...byLocality].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     let total = 0;
     const lbEndpoints = eps.map((ep) => {
@@ -65,14 +65,74 @@ export function localityLbEndpoints(endpoints: readonly IstioEndpoint[]): Locali
       });
     });
     // gRPC silently ignores localities without a weight, so it is always set.
-    out.push(create(LocalityLbEndpointsSchema, { locality: parseLocality(locality), lbEndpoints, loadBalancingWeight: total }));
+    out.push({ group: create(LocalityLbEndpointsSchema, { locality: parseLocality(locality), lbEndpoints, loadBalancingWeight: total }), endpoints: eps });
   }
   return out;
 }
 
+export function localityLbEndpoints(endpoints: readonly IstioEndpoint[]): LocalityLbEndpoints[] {
+  return localityGroups(endpoints).map((g) => g.group);
+}
+
+/**
+ * The locality load-balancing setting in force for a service port and subset as `dr` resolves it
+ * (port-level, then subset-level policy), and whether failover may apply (outlier detection).
+ */
+export function clusterLocalityLb(
+  push: PushContext,
+  svc: Service,
+  port: number,
+  subset: string,
+  dr: ResolvedDestinationRule | undefined,
+): { lb: LbSetting | undefined; enableFailover: boolean } {
+  const spec = dr?.resource.spec;
+  const servicePort = servicePortByNumber(svc, port);
+  let policy = portTrafficPolicy(spec?.trafficPolicy, servicePort);
+  if (subset) policy = subsetTrafficPolicy(policy, spec?.subsets?.find((s) => s.name === subset)?.trafficPolicy, servicePort);
+  return { lb: effectiveLbSetting(push.mesh, policy?.loadBalancer, svc), enableFailover: !!policy?.outlierDetection };
+}
+
+/**
+ * A DNS cluster's inline endpoints for one proxy under its (port- and subset-resolved) traffic
+ * policy: grouped by locality, with the priorities and weights of its locality setting.
+ */
+export function clusterPolicyLocalityLbEndpoints(push: PushContext, proxy: Proxy, svc: Service, policy: net.TrafficPolicy | undefined, endpoints: readonly IstioEndpoint[]): LocalityLbEndpoints[] {
+  const groups = localityGroups(endpoints);
+  return applyLocalityLb(groups, effectiveLbSetting(push.mesh, policy?.loadBalancer, svc), !!policy?.outlierDetection, proxy);
+}
+
+/** Endpoints of a cluster for one proxy: grouped by locality, with the priorities and weights its locality setting gives them. */
+export function proxyLocalityLbEndpoints(
+  push: PushContext,
+  proxy: Proxy,
+  svc: Service | undefined,
+  port: number,
+  subset: string,
+  dr: ResolvedDestinationRule | undefined,
+  endpoints: readonly IstioEndpoint[],
+): LocalityLbEndpoints[] {
+  const groups = localityGroups(endpoints);
+  if (!svc || groups.length === 0) return groups.map((g) => g.group);
+  const { lb, enableFailover } = clusterLocalityLb(push, svc, port, subset, dr);
+  return applyLocalityLb(groups, lb, enableFailover, proxy);
+}
+
 export function buildLoadAssignment(push: PushContext, proxy: Proxy, clusterName: string): ClusterLoadAssignment {
-  const { endpoints } = clusterEndpoints(push, proxy, clusterName);
-  return create(ClusterLoadAssignmentSchema, { clusterName, endpoints: localityLbEndpoints(endpoints) });
+  const { service, endpoints } = clusterEndpoints(push, proxy, clusterName);
+  const key = parseSubsetKey(clusterName);
+  const dr = service && push.destinationRuleFor(proxy.namespace, service);
+  return create(ClusterLoadAssignmentSchema, { clusterName, endpoints: proxyLocalityLbEndpoints(push, proxy, service, key?.port ?? 0, key?.subset ?? '', dr, endpoints) });
+}
+
+/**
+ * What of the proxy a cluster's endpoints depend on through locality load balancing ('' when
+ * nothing: the assignment is shared), prefixed with the rule that decides it.
+ */
+export function localityKey(push: PushContext, proxy: Proxy, svc: Service | undefined, port: number, subset: string, dr: ResolvedDestinationRule | undefined): string {
+  if (!svc || !localityMayDependOnProxy(push)) return '';
+  const { lb, enableFailover } = clusterLocalityLb(push, svc, port, subset, dr);
+  const key = localityViewKey(lb, enableFailover, proxy);
+  return key && `${objectId(dr)}|${key}`;
 }
 
 /**
@@ -82,8 +142,10 @@ export function buildLoadAssignment(push: PushContext, proxy: Proxy, clusterName
 export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterName: string): NamedResource {
   const key = parseSubsetKey(clusterName);
   const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
-  const dr = svc && key!.subset ? push.destinationRuleFor(proxy.namespace, svc) : undefined;
-  return push.memo(`eds|${clusterName}|${objectId(svc)}|${objectId(dr)}`, () => ({
+  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy.namespace, svc) : undefined;
+  // The rule matters to the endpoints through its subsets and, per proxy, its locality setting.
+  const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
+  return push.memo(`eds|${clusterName}|${objectId(svc)}|${objectId(key?.subset ? dr : undefined)}|${locality}`, () => ({
     name: clusterName,
     resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, clusterName)),
   }));
@@ -92,5 +154,6 @@ export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterN
 /** EDS for a watch: proxies of one Sidecar scope subscribing to the same names share the list. */
 export function loadAssignments(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const build = () => watch.names.map((name) => loadAssignmentResource(push, proxy, name));
-  return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}`, build) : build();
+  // Locality load balancing can make assignments differ between proxies of one scope.
+  return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}|${localityFingerprint(push, proxy)}`, build) : build();
 }

@@ -34,3 +34,7 @@ export const VIRTUAL_INBOUND_LISTENER = 'virtualInbound';
 export const DEFAULT_ROUTE_NAME = 'default';
 export const ALLOW_ANY_VHOST = 'allow_any';
 export const BLOCK_ALL_VHOST = 'block_all';
+/** ALLOW_ANY_DYNAMIC_DNS: the dynamic forward proxy cluster, its virtual host and route, and its DNS cache. */
+export const ALLOW_ANY_DYNAMIC_DNS_CLUSTER = 'AllowAnyDynamicDNSCluster';
+export const ALLOW_ANY_DYNAMIC_DNS = 'allow_any_dynamic_dns';
+export const ALLOW_ANY_DFP_DNS_CACHE = 'allow_any_dfp_dns_cache';

@@ -4,12 +4,18 @@ import type { ConfigStore } from '../config/store.js';
 import type { Resource } from '../config/resource.js';
 import type { EndpointSliceBody, PodBody, ServiceSpec } from '../config/schema/kubernetes.js';
 import { kubePortProtocol, resolveExportTo, type IstioEndpoint, type Service } from '../model/service.js';
+import { podLocality, trafficDistribution } from '../model/locality.js';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
 
 export interface RegistryOptions {
   domainSuffix: string;
+  /**
+   * Whether ServiceEntry addresses are left to Istio's allocating controller (its
+   * PILOT_ENABLE_IP_AUTOALLOCATE, the default) rather than allocated in the registry.
+   */
+  ipAutoallocateController?: boolean;
 }
 
 export function kubeServices(store: ConfigStore, opts: RegistryOptions): { services: Service[]; endpoints: Map<Service, IstioEndpoint[]> } {
@@ -26,6 +32,11 @@ export function kubeServices(store: ConfigStore, opts: RegistryOptions): { servi
     list.push(slice);
   }
 
+  const nodes = new Map<string, Record<string, string>>();
+  for (const node of store.list('Node')) nodes.set(node.meta.name, node.meta.labels);
+  const namespaces = new Map<string, Record<string, string>>();
+  for (const ns of store.list('Namespace')) namespaces.set(ns.meta.name, ns.meta.annotations);
+
   const services: Service[] = [];
   const endpoints = new Map<Service, IstioEndpoint[]>();
   for (const res of store.list<ServiceSpec>('Service')) {
@@ -33,6 +44,8 @@ export function kubeServices(store: ConfigStore, opts: RegistryOptions): { servi
     const { name, namespace } = res.meta;
     const exportAnnotation = res.meta.annotations[EXPORT_TO_ANNOTATION];
     const clusterIP = spec.clusterIP && spec.clusterIP !== 'None' ? spec.clusterIP : undefined;
+    // ExternalName services alias the service of that host (registry/aliases.ts); a headless one stays headless.
+    const externalName = spec.type === 'ExternalName' && spec.externalName ? spec.externalName : undefined;
     const svc: Service = {
       hostname: `${name}.${namespace}.svc.${opts.domainSuffix}`,
       namespace,
@@ -45,21 +58,24 @@ export function kubeServices(store: ConfigStore, opts: RegistryOptions): { servi
         targetPort: p.targetPort,
       })),
       addresses: clusterIP ? [clusterIP] : [],
-      resolution: spec.type === 'ExternalName' ? 'DNSLB' : clusterIP ? 'ClientSideLB' : 'Passthrough',
-      meshExternal: spec.type === 'ExternalName',
+      resolution: spec.clusterIP === 'None' ? 'Passthrough' : externalName ? 'Alias' : clusterIP ? 'ClientSideLB' : 'Passthrough',
+      meshExternal: !!externalName,
       exportTo: resolveExportTo(exportAnnotation ? exportAnnotation.split(',').map((s) => s.trim()) : undefined, namespace),
       labels: res.meta.labels,
       selector: spec.selector,
       creationTimestamp: res.meta.creationTimestamp ?? '',
       origin: { kind: 'Service', namespace, name },
+      externalName,
     };
+    const distribution = trafficDistribution(spec.trafficDistribution, res.meta.annotations, namespaces.get(namespace));
+    if (distribution !== 'Any') svc.trafficDistribution = distribution;
     services.push(svc);
-    endpoints.set(svc, sliceEndpoints(svc, slicesByService.get(`${namespace}/${name}`) ?? [], pods));
+    endpoints.set(svc, sliceEndpoints(svc, slicesByService.get(`${namespace}/${name}`) ?? [], pods, nodes));
   }
   return { services, endpoints };
 }
 
-function sliceEndpoints(svc: Service, slices: Resource<EndpointSliceBody>[], pods: Map<string, Resource<PodBody>>): IstioEndpoint[] {
+function sliceEndpoints(svc: Service, slices: Resource<EndpointSliceBody>[], pods: Map<string, Resource<PodBody>>, nodes: Map<string, Record<string, string>>): IstioEndpoint[] {
   const out: IstioEndpoint[] = [];
   for (const slice of slices) {
     for (const sp of slice.spec.ports ?? []) {
@@ -69,6 +85,9 @@ function sliceEndpoints(svc: Service, slices: Resource<EndpointSliceBody>[], pod
       for (const ep of slice.spec.endpoints ?? []) {
         const ref = ep.targetRef;
         const pod = ref?.kind === 'Pod' ? pods.get(`${ref.namespace ?? slice.meta.namespace}/${ref.name}`) : undefined;
+        // Istio takes locality from the pod (its locality label, else its node), never the slice's zone.
+        const nodeName = pod?.spec.spec?.nodeName || undefined;
+        const locality = pod ? podLocality(pod.meta.labels, nodeName ? nodes.get(nodeName) : undefined) : '';
         for (const address of ep.addresses ?? []) {
           out.push({
             address,
@@ -76,7 +95,8 @@ function sliceEndpoints(svc: Service, slices: Resource<EndpointSliceBody>[], pod
             servicePortName: servicePort.name,
             labels: pod?.meta.labels ?? {},
             serviceAccount: pod ? pod.spec.spec?.serviceAccountName || 'default' : undefined,
-            locality: ep.zone ? `${ep.zone}` : undefined,
+            locality: locality || undefined,
+            ...(nodeName ? { nodeName } : {}),
             healthy: ep.conditions?.ready ?? true,
             workload: pod ? { kind: 'Pod', namespace: pod.meta.namespace, name: pod.meta.name } : undefined,
           });

@@ -12,6 +12,7 @@ import {
   type Resolution,
   type Service,
 } from '../model/service.js';
+import { localityFromLabel, podLocality } from '../model/locality.js';
 
 const RESOLUTIONS: Record<string, Resolution> = {
   NONE: 'Passthrough',
@@ -28,6 +29,7 @@ interface Workload {
   serviceAccount?: string;
   locality?: string;
   network?: string;
+  nodeName?: string;
   weight?: number;
   ref?: { kind: string; namespace: string; name: string };
 }
@@ -41,7 +43,7 @@ export function serviceEntryServices(store: ConfigStore): { services: Service[];
     if (!list) {
       list = [
         ...store.list<net.WorkloadEntry>('WorkloadEntry', ns).map((we) => fromEntry(we.spec, { kind: 'WorkloadEntry', namespace: ns, name: we.meta.name }, we.meta.labels)),
-        ...store.list<PodBody>('Pod', ns).flatMap((pod) => fromPod(pod)),
+        ...store.list<PodBody>('Pod', ns).flatMap((pod) => fromPod(pod, store.get('Node', '', pod.spec.spec?.nodeName ?? '')?.meta.labels)),
       ];
       workloadsByNs.set(ns, list);
     }
@@ -98,6 +100,7 @@ export function serviceEntryServices(store: ConfigStore): { services: Service[];
             locality: w.locality,
             network: w.network,
             weight: w.weight,
+            ...(w.nodeName ? { nodeName: w.nodeName } : {}),
             healthy: true,
             workload: w.ref,
           });
@@ -116,14 +119,15 @@ function fromEntry(we: net.WorkloadEntry, ref?: Workload['ref'], metaLabels: Rec
     // A WorkloadEntry's labels are its spec labels merged over its metadata labels.
     labels: { ...metaLabels, ...(we.labels ?? {}) },
     serviceAccount: we.serviceAccount,
-    locality: we.locality,
+    // Without a locality, the workload's locality label gives it.
+    locality: we.locality || localityFromLabel({ ...metaLabels, ...(we.labels ?? {}) }) || undefined,
     network: we.network,
     weight: we.weight,
     ref,
   };
 }
 
-function fromPod(pod: Resource<PodBody>): Workload[] {
+function fromPod(pod: Resource<PodBody>, nodeLabels: Record<string, string> | undefined): Workload[] {
   const ip = pod.spec.status?.podIP;
   if (!ip) return [];
   return [
@@ -132,6 +136,8 @@ function fromPod(pod: Resource<PodBody>): Workload[] {
       ports: {},
       labels: pod.meta.labels,
       serviceAccount: pod.spec.spec?.serviceAccountName || 'default',
+      locality: podLocality(pod.meta.labels, nodeLabels) || undefined,
+      nodeName: pod.spec.spec?.nodeName || undefined,
       ref: { kind: 'Pod', namespace: pod.meta.namespace, name: pod.meta.name },
     },
   ];

@@ -14,7 +14,8 @@ import type { Proxy } from '../model/proxy.js';
 import type { IstioEndpoint, Service } from '../model/service.js';
 import { clusterEndpoints } from '../networking/endpoints.js';
 import type { GeneratorSet } from '../networking/generator.js';
-import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, parseSubsetKey, PASSTHROUGH_CLUSTER } from '../networking/names.js';
+import { serviceAddressesForProxy } from '../model/addresses.js';
+import { ALLOW_ANY_DYNAMIC_DNS, BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, parseSubsetKey, PASSTHROUGH_CLUSTER } from '../networking/names.js';
 import type { Call, CallProtocol, SimError, Step, TlsMode } from './call.js';
 import { generateSimulationConfig, generatorsForProxy } from './config.js';
 import { Simulation, type SimulationConfig, type SimulationRun } from './engine.js';
@@ -197,9 +198,10 @@ function parseRequest(push: PushContext, proxy: Proxy, req: TraceRequest, notes:
   }
   if (!address) {
     const svc = lookupService(push, proxy, hostname);
-    if (svc?.addresses.length) {
-      address = svc.addresses[0]!;
-      addressFrom = `VIP of ${svc.origin.kind} ${svc.origin.namespace}/${svc.origin.name}, ${svc.hostname}`;
+    const vips = svc ? serviceAddressesForProxy(svc, proxy) : [];
+    if (svc && vips.length) {
+      address = vips[0]!;
+      addressFrom = `${svc.addresses.length ? 'VIP' : 'auto-allocated address'} of ${svc.origin.kind} ${svc.origin.namespace}/${svc.origin.name}, ${svc.hostname}`;
     } else if (svc) {
       const ep = push.endpoints(svc).find((e) => parseIp(e.address));
       if (ep) {
@@ -302,7 +304,12 @@ function describeCluster(push: PushContext, proxy: Proxy, config: SimulationConf
   if (weight !== undefined) out.weight = weight;
   if (!c) return out;
   const type = c.clusterDiscoveryType.case === 'type' ? c.clusterDiscoveryType.value : undefined;
-  out.type = type !== undefined ? (Cluster_DiscoveryType[type] ?? String(type)) : (c.clusterDiscoveryType.case ?? 'STATIC');
+  const custom = c.clusterDiscoveryType.case === 'clusterType' ? c.clusterDiscoveryType.value.name : undefined;
+  out.type = type !== undefined ? (Cluster_DiscoveryType[type] ?? String(type)) : (custom ?? c.clusterDiscoveryType.case ?? 'STATIC');
+  if (custom === 'envoy.clusters.dynamic_forward_proxy') {
+    out.endpointSource = 'resolved per request from the Host header (dynamic forward proxy)';
+    return out;
+  }
   const known = clusterEndpoints(push, proxy, name).endpoints;
   if (type === Cluster_DiscoveryType.EDS) {
     const edsName = c.edsClusterConfig?.serviceName || c.name;
@@ -342,7 +349,7 @@ function derivedConfigResource(push: PushContext, kind: string, namespace: strin
   return undefined;
 }
 
-const BUILTIN_ROUTES = new Set(['default', 'allow_any', 'block_all']);
+const BUILTIN_ROUTES = new Set(['default', 'allow_any', 'block_all', ALLOW_ANY_DYNAMIC_DNS]);
 
 function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: SimulationConfig): TraceStep[] {
   const steps: TraceStep[] = run.steps.map((s) => ({ ...s, resources: [] }));
@@ -356,7 +363,7 @@ function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: 
         if (bind && bind[1] !== '0.0.0.0') {
           const port = Number(bind[2]);
           for (const svc of push.servicesVisibleTo(proxy.namespace)) {
-            if (svc.addresses.includes(bind[1]!) && svc.ports.some((p) => p.port === port)) s.resources.push(ref(svc.origin, `${svc.hostname} (VIP ${bind[1]})`));
+            if (serviceAddressesForProxy(svc, proxy).includes(bind[1]!) && svc.ports.some((p) => p.port === port)) s.resources.push(ref(svc.origin, `${svc.hostname} (VIP ${bind[1]})`));
           }
         }
         break;
@@ -390,6 +397,8 @@ function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: 
           s.detail += ' (no VirtualService: the default route to the service)';
         } else if (s.name === 'allow_any') {
           s.detail += ' (unknown host: outboundTrafficPolicy ALLOW_ANY passes it through)';
+        } else if (s.name === ALLOW_ANY_DYNAMIC_DNS) {
+          s.detail += ' (unknown host: outboundTrafficPolicy ALLOW_ANY_DYNAMIC_DNS resolves it by its Host header)';
         } else if (s.name === 'block_all') {
           s.detail += ' (unknown host: outboundTrafficPolicy REGISTRY_ONLY blocks it)';
         }

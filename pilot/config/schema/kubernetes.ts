@@ -25,6 +25,7 @@ export const ServiceSpec = s.object(
     type: s.enum('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
     externalName: s.string(),
     externalIPs: s.list(s.string()),
+    trafficDistribution: s.string(),
   },
   loose,
 );
@@ -59,6 +60,9 @@ export const PodBody = s.object(
 );
 
 export const NamespaceBody = s.object({}, loose);
+
+/** Only a node's labels are read (region, zone, subzone: the locality of its pods). */
+export const NodeBody = s.object({}, loose);
 
 export type PodBody = Infer<typeof PodBody>;
 export type ServicePort = Infer<typeof ServicePort>;

@@ -10,7 +10,7 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { labelsMatch, type IstioEndpoint } from '../../model/service.js';
 import { portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
-import { localityLbEndpoints } from '../endpoints.js';
+import { proxyLocalityLbEndpoints } from '../endpoints.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { BLACKHOLE_CLUSTER, parseSubsetKey, subsetKey } from '../names.js';
 import { baseCluster, outboundCluster } from '../sidecar/clusters.js';
@@ -22,6 +22,8 @@ function buildClusters(push: PushContext, proxy: Proxy, sniDnat: boolean): Clust
   const out: Cluster[] = [];
   const services = push.servicesVisibleTo(proxy.namespace);
   for (const svc of services) {
+    // ExternalName aliases have no clusters of their own.
+    if (svc.resolution === 'Alias') continue;
     const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;
@@ -83,7 +85,8 @@ export function gatewayLoadAssignment(push: PushContext, proxy: Proxy, name: str
     // An unknown subset selects nothing, as in Istio.
     if (!key!.subset || subset) endpoints = push.endpoints(svc).filter((ep) => ep.servicePortName === port.name && labelsMatch(selector, ep.labels));
   }
-  return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: localityLbEndpoints(endpoints) });
+  const dr = svc && push.destinationRuleFor(proxy.namespace, svc);
+  return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: proxyLocalityLbEndpoints(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr, endpoints) });
 }
 
 export function gatewayEndpoints(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {

@@ -13,7 +13,7 @@ import type { Proxy } from '../../model/proxy.js';
 import { servicePortByNumber, type Service } from '../../model/service.js';
 import { adsConfigSource, TYPE } from '../envoy.js';
 import { parseSubsetKey, subsetKey } from '../names.js';
-import { applyGrpcCircuitBreakers, applyLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
+import { applyGrpcCircuitBreakers, applyGrpcLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 import { loadAssignments } from '../endpoints.js';
 import { outboundViewKey } from '../view.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
@@ -166,7 +166,7 @@ function buildClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedReso
     const policy = portTrafficPolicy(dr?.trafficPolicy, port);
     if (wanted.has(def)) {
       const c = edsCluster(def);
-      applyLoadBalancer(c, policy?.loadBalancer);
+      applyGrpcLoadBalancer(c, policy?.loadBalancer);
       applyGrpcCircuitBreakers(c, policy?.connectionPool);
       out.push(c);
     }
@@ -175,7 +175,7 @@ function buildClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedReso
       if (!wanted.has(name)) continue;
       const c = edsCluster(name);
       const merged = subsetTrafficPolicy(policy, subset.trafficPolicy, port);
-      applyLoadBalancer(c, merged?.loadBalancer);
+      applyGrpcLoadBalancer(c, merged?.loadBalancer);
       applyGrpcCircuitBreakers(c, merged?.connectionPool);
       out.push(c);
     }

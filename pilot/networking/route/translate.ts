@@ -193,7 +193,8 @@ export function destinationCluster(dest: net.Destination | undefined, svc: Servi
   let port = listenerPort;
   if (dest.port?.number) port = dest.port.number;
   else if (svc && svc.ports.length === 1) port = svc.ports[0]!.port;
-  return subsetKey('outbound', dest.subset ?? '', dest.host, port);
+  // An ExternalName alias routes to the service it names (one hop, as Istio).
+  return subsetKey('outbound', dest.subset ?? '', svc?.externalName || dest.host, port);
 }
 
 function fractionalPercent(percent: number): FractionalPercent {
@@ -478,11 +479,15 @@ export function routesForVirtualService(ctx: RouteContext, vs: VirtualServiceRef
   return out;
 }
 
-/** The route used when no VirtualService applies: everything to the service's cluster. */
-export function defaultOutboundRoute(cluster: string, operation: string, proxy: Proxy | undefined, hash?: RouteAction_HashPolicy): Route {
+/**
+ * The route used when no VirtualService applies: everything to the service's cluster. As Istio's
+ * BuildDefaultHTTPOutboundRoute, for every proxy type (proxyless gRPC too): the default retry policy
+ * with its previous-hosts predicate even under a consistent hash, and `max_grpc_timeout` 0s.
+ */
+export function defaultOutboundRoute(cluster: string, operation: string, hash?: RouteAction_HashPolicy): Route {
   const action = create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, hashPolicy: hash ? [hash] : [] });
-  action.retryPolicy = retryPolicy(undefined, !!hash);
-  setTimeout(action, undefined, proxy);
+  action.retryPolicy = retryPolicy(undefined, false);
+  setTimeout(action, undefined, undefined);
   return create(RouteSchema, {
     name: DEFAULT_ROUTE_NAME,
     match: translateRouteMatch(undefined),

@@ -6,6 +6,7 @@ import { MESH_GATEWAY, type PushContext, type ResolvedVirtualService } from '../
 import { hostMatches } from '../../model/host.js';
 import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
+import { serviceAddressesForProxy } from '../../model/addresses.js';
 import { domainName, ipv6Compliant, subsetKey } from '../names.js';
 import { defaultOutboundRoute, routesForVirtualService, type RouteContext } from './translate.js';
 import { hashPolicy } from './hash.js';
@@ -82,8 +83,10 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
     for (const svc of svcs) sources.push({ hostname: svc.hostname, service: svc, routes });
   }
   for (const svc of unclaimed) {
+    // An alias answers through the service it names (its domains are on that service's virtual host).
+    if (svc.resolution === 'Alias') continue;
     const cluster = subsetKey('outbound', '', svc.hostname, port);
-    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, proxy, serviceHash(push, proxy, svc, port))] });
+    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, serviceHash(push, proxy, svc, port))] });
   }
 
   const usedNames = new Set<string>();
@@ -123,17 +126,23 @@ export function serviceDomains(svc: Service, port: number, proxy: Proxy): { doma
     if (withPort) list.push(domainName(host, port));
   };
   const domains: string[] = [];
-  add(domains, svc.hostname);
-  const altHosts = altVirtualHosts(svc.hostname, withPort ? port : 0, proxy.dnsDomain);
-  domains.push(...altHosts);
+  const altHosts: string[] = [];
+  // The service's own names, then those of the ExternalName services aliasing it.
+  for (const host of [svc.hostname, ...(svc.aliases ?? []).map((a) => a.hostname)]) {
+    add(domains, host);
+    const alt = altVirtualHosts(host, withPort ? port : 0, proxy.dnsDomain);
+    domains.push(...alt);
+    altHosts.push(...alt);
+  }
   if (svc.resolution === 'Passthrough' && svc.registry === 'Kubernetes') {
     for (const d of [...domains]) domains.push(`*.${d}`);
   }
-  for (const vip of svc.addresses) if (vip && vip !== '0.0.0.0' && !vip.includes('/')) add(domains, vip);
+  for (const vip of serviceAddressesForProxy(svc, proxy)) if (vip && vip !== '0.0.0.0' && !vip.includes('/')) add(domains, vip);
   return { domains, altHosts };
 }
 
-function altVirtualHosts(hostname: string, port: number, proxyDomain: string): string[] {
+/** Istio's GenerateAltVirtualHosts: the other names a host answers to for a proxy of `proxyDomain` (port 0: without port). */
+export function altVirtualHosts(hostname: string, port: number, proxyDomain: string): string[] {
   const out: string[] = [];
   const add = (h: string) => {
     out.push(h);

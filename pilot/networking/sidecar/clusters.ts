@@ -1,5 +1,6 @@
 // CDS for Envoy sidecars: outbound clusters per service port and subset, the inbound clusters
-// of the proxy's own services, and Istio's fixed clusters (BlackHole, Passthrough).
+// of the proxy's own services, Istio's fixed clusters (BlackHole, Passthrough), and with
+// outboundTrafficPolicy ALLOW_ANY_DYNAMIC_DNS the AllowAnyDynamicDNSCluster.
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import {
@@ -21,9 +22,11 @@ import type { Service, ServicePort } from '../../model/service.js';
 import { adsConfigSource, duration } from '../envoy.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
 import { applyConnectionPool, applyLoadBalancer, applyOutlierDetection, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
-import { clusterEndpoints, localityLbEndpoints } from '../endpoints.js';
+import { clusterEndpoints, clusterPolicyLocalityLbEndpoints } from '../endpoints.js';
+import { applyClusterLocalityLb, dnsLocalityFingerprint, effectiveLbSetting } from '../locality-lb.js';
 import { concatResources, type NamedResource, type Watch } from '../generator.js';
 import { proxyServiceInstances } from './instances.js';
+import { dynamicDnsCluster, dynamicDnsViewKey } from './dynamic-dns.js';
 import { applyUpstreamTls } from '../upstream-tls.js';
 import { objectId } from '../view.js';
 
@@ -70,7 +73,7 @@ export function outboundCluster(
       c.clusterDiscoveryType = { case: 'type', value: svc.resolution === 'DNSLB' ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.LOGICAL_DNS };
       c.dnsLookupFamily = Cluster_DnsLookupFamily.V4_ONLY;
       const { endpoints } = clusterEndpoints(push, proxy, key);
-      c.loadAssignment = create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: localityLbEndpoints(endpoints) });
+      c.loadAssignment = create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: clusterPolicyLocalityLbEndpoints(push, proxy, svc, policy, endpoints) });
       break;
     }
     case 'Passthrough':
@@ -84,6 +87,7 @@ export function outboundCluster(
   http = applyConnectionPool(c, policy?.connectionPool, http);
   if (http) c.typedExtensionProtocolOptions[HTTP_PROTOCOL_OPTIONS] = anyPack(HttpProtocolOptionsSchema, http);
   applyOutlierDetection(c, policy?.outlierDetection);
+  if (resolution !== 'Passthrough') applyClusterLocalityLb(c, effectiveLbSetting(push.mesh, policy?.loadBalancer, svc), svc);
   if (resolution !== 'Passthrough') applyLoadBalancer(c, policy?.loadBalancer);
   if (!opts.noTls) applyUpstreamTls(push, c, svc, port, subset, policy?.tls);
   return c;
@@ -184,9 +188,13 @@ function packCluster(c: Cluster): NamedResource {
  */
 function serviceClusters(push: PushContext, proxy: Proxy, svc: Service): NamedResource[] {
   const rule = push.destinationRuleFor(proxy.namespace, svc);
-  return push.memo(`cds/service|${objectId(svc)}|${objectId(rule)}`, () => {
+  // DNS clusters carry their endpoints, whose priorities may depend on the proxy's locality.
+  const dns = svc.resolution === 'DNSLB' || svc.resolution === 'DNSRoundRobinLB' ? dnsLocalityFingerprint(push, proxy) : '';
+  return push.memo(`cds/service|${objectId(svc)}|${objectId(rule)}|${dns}`, () => {
     const dr = rule?.resource.spec;
     const out: Cluster[] = [];
+    // ExternalName aliases have no clusters: routes to them go to the service they name.
+    if (svc.resolution === 'Alias') return [];
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;
       const policy = portTrafficPolicy(dr?.trafficPolicy, port);
@@ -201,13 +209,15 @@ function serviceClusters(push: PushContext, proxy: Proxy, svc: Service): NamedRe
 }
 
 export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}`, () => push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc)));
+  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}|${dnsLocalityFingerprint(push, proxy)}`, () => push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc)));
   const fixed = push.memo('cds/fixed', () => {
     const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
     blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
     return [blackhole, passthroughCluster(push, PASSTHROUGH_CLUSTER), passthroughCluster(push, INBOUND_PASSTHROUGH_CLUSTER, '127.0.0.6')].map(packCluster);
   });
-  const all = concatResources(outbound, inboundClusters(push, proxy).map(packCluster), fixed);
+  const dfpKey = dynamicDnsViewKey(push, proxy);
+  const dynamicDns = dfpKey ? push.memo(`cds/${dfpKey}`, () => [packCluster(dynamicDnsCluster(push, proxy))]) : [];
+  const all = concatResources(outbound, inboundClusters(push, proxy).map(packCluster), fixed, dynamicDns);
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
   return wanted ? all.filter((c) => wanted.has(c.name)) : all;
 }

@@ -13,6 +13,9 @@ import { OriginalDstSchema } from '../../../gen/envoy/extensions/filters/listene
 
 export const WILDCARD = '0.0.0.0';
 
+/** The ALPNs the HTTP inspector reports for plaintext HTTP/1.1 and HTTP/2. */
+export const PLAINTEXT_HTTP_ALPNS = ['http/1.1', 'h2c'];
+
 export function socketAddress(address: string, port: number) {
   return { address: { case: 'socketAddress' as const, value: { address, portSpecifier: { case: 'portValue' as const, value: port } } } };
 }
@@ -21,11 +24,12 @@ function httpFilter(name: string, config: Any): HttpFilter {
   return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: config } });
 }
 
-/** The HTTP filter chain of sidecar connection managers (router last, as Envoy requires). */
-export function httpFilters(): HttpFilter[] {
+/** The HTTP filter chain of sidecar connection managers; `extra` go just before the router (last, as Envoy requires). */
+export function httpFilters(extra: readonly HttpFilter[] = []): HttpFilter[] {
   return [
     httpFilter('envoy.filters.http.fault', anyPack(HTTPFaultSchema, create(HTTPFaultSchema))),
     httpFilter('envoy.filters.http.cors', anyPack(CorsSchema, create(CorsSchema))),
+    ...extra,
     httpFilter('envoy.filters.http.router', anyPack(RouterSchema, create(RouterSchema))),
   ];
 }

@@ -11,7 +11,9 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { BLACKHOLE_CLUSTER, VIRTUAL_OUTBOUND_LISTENER } from '../names.js';
 import { concatResources, type NamedResource, type Watch } from '../generator.js';
-import { socketAddress } from './common.js';
+import { listenerFilter, socketAddress } from './common.js';
+import { allowAnyDynamicDns, dynamicDnsFilterChain, dynamicDnsViewKey } from './dynamic-dns.js';
+import { addressViewKey } from '../../model/addresses.js';
 import { catchAllFilters, outboundListeners } from './outbound.js';
 import { virtualInboundResource } from './inbound.js';
 import { outboundViewKey } from '../view.js';
@@ -31,23 +33,34 @@ function tcpProxyChain(name: string, cluster: string, statPrefix = cluster): Fil
   });
 }
 
-/** Port 15001 itself is black-holed, so connections can never loop back into the capture listener. */
+/**
+ * Port 15001 itself is black-holed, so connections can never loop back into the capture listener.
+ * With ALLOW_ANY_DYNAMIC_DNS, the HTTP inspector sends plaintext HTTP to the forward proxy chain.
+ */
 function virtualOutbound(push: PushContext, proxy: Proxy): Listener {
   const blackhole = tcpProxyChain('virtualOutbound-blackhole', BLACKHOLE_CLUSTER);
   blackhole.filterChainMatch = create(FilterChainMatchSchema, { destinationPort: VIRTUAL_OUTBOUND_PORT });
+  const dynamicDns = allowAnyDynamicDns(push, proxy);
   return create(ListenerSchema, {
     name: VIRTUAL_OUTBOUND_LISTENER,
     address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [blackhole, create(FilterChainSchema, { name: 'virtualOutbound-catchall-tcp', filters: catchAllFilters(push, proxy) })],
+    listenerFilters: dynamicDns ? [listenerFilter('http_inspector')] : [],
+    filterChains: [
+      blackhole,
+      ...(dynamicDns ? [dynamicDnsFilterChain(proxy)] : []),
+      create(FilterChainSchema, { name: 'virtualOutbound-catchall-tcp', filters: catchAllFilters(push, proxy) }),
+    ],
   });
 }
 
 export function sidecarListeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   // Istio's order: outbound listeners, virtualOutbound, then inbound. The outbound side is the
   // same for every proxy with the same view; the inbound side follows the proxy's own services.
-  const outbound = push.memo(`lds/outbound|${outboundViewKey(push, proxy)}`, () =>
+  // Auto-allocated service addresses and the forward proxy's DNS settings follow the proxy's metadata.
+  const view = `${outboundViewKey(push, proxy)}|${addressViewKey(proxy)}|${dynamicDnsViewKey(push, proxy)}`;
+  const outbound = push.memo(`lds/outbound|${view}`, () =>
     [...outboundListeners(push, proxy, push.servicesFor(proxy)), virtualOutbound(push, proxy)].map((l) => ({ name: l.name, resource: anyPack(ListenerSchema, l) })),
   );
   const all = concatResources(outbound, [virtualInboundResource(push, proxy)]);

@@ -19,9 +19,12 @@ import type { Protocol, Service, ServicePort } from '../../model/service.js';
 import { adsConfigSource, duration } from '../envoy.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, subsetKey } from '../names.js';
 import { destinationCluster } from '../route/translate.js';
-import { cidrRange, httpFilters, listenerFilter, socketAddress, WILDCARD } from './common.js';
+import { altVirtualHosts } from '../route/vhosts.js';
+import { serviceAddressForProxy } from '../../model/addresses.js';
+import { cidrRange, listenerFilter, PLAINTEXT_HTTP_ALPNS, socketAddress, WILDCARD } from './common.js';
+import { outboundHttpFilters } from './dynamic-dns.js';
 
-export const PLAINTEXT_HTTP_ALPNS = ['http/1.1', 'h2c'];
+export { PLAINTEXT_HTTP_ALPNS };
 export const PASSTHROUGH_FILTER_CHAIN = 'PassthroughFilterChain';
 
 type ListenerProtocol = 'HTTP' | 'TCP' | 'AUTO';
@@ -183,9 +186,12 @@ function tlsChains(push: PushContext, proxy: Proxy, svc: Service, port: ServiceP
   }
   if (out.length) return out;
   const cluster = subsetKey('outbound', '', svc.hostname, defaultClusterPort(svc, port));
-  const address = serviceAddress(svc).includes('/') ? '' : serviceAddress(svc);
+  const vip = serviceAddressForProxy(svc, proxy);
+  const address = vip.includes('/') ? '' : vip;
   const needSni = !!cidrs?.length || !address || (address === WILDCARD && bind === WILDCARD);
-  return [{ sniHosts: needSni ? [svc.hostname] : undefined, destinationCidrs: cidrs, networkFilters: [tcpProxyFilter(cluster, cluster)] }];
+  // ExternalName aliases of the service are server names for it too.
+  const aliasNames = (svc.aliases ?? []).flatMap((a) => [a.hostname, ...altVirtualHosts(a.hostname, 0, proxy.dnsDomain)]);
+  return [{ sniHosts: needSni ? [svc.hostname, ...aliasNames] : undefined, destinationCidrs: cidrs, networkFilters: [tcpProxyFilter(cluster, cluster)] }];
 }
 
 function tcpChains(push: PushContext, proxy: Proxy, svc: Service, port: ServicePort, cidrs: string[] | undefined): ChainOpts[] {
@@ -228,18 +234,13 @@ function httpChain(svc: Service, port: ServicePort, bind: string, protocol: List
   return { rds };
 }
 
-/** A service's listen address: its VIP, or 0.0.0.0 when it has none. */
-export function serviceAddress(svc: Service): string {
-  return svc.addresses[0] ?? WILDCARD;
-}
-
 function addServicePort(push: PushContext, proxy: Proxy, entries: Map<string, ListenerEntry>, svc: Service, port: ServicePort, bindOverride?: string): void {
   const lp = listenerProtocol(port.protocol);
   if (!lp) return;
   let bind = WILDCARD;
   let cidrs: string[] | undefined;
   if (lp !== 'HTTP') {
-    bind = bindOverride ?? serviceAddress(svc);
+    bind = bindOverride ?? serviceAddressForProxy(svc, proxy);
     if (bind.includes('/')) {
       cidrs = [bind];
       bind = WILDCARD;
@@ -342,7 +343,7 @@ function toListener(push: PushContext, proxy: Proxy, entry: ListenerEntry): List
       const hcm = create(HttpConnectionManagerSchema, {
         statPrefix: `outbound_${name}`,
         routeSpecifier: { case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: opt.rds } },
-        httpFilters: httpFilters(),
+        httpFilters: outboundHttpFilters(push, proxy),
       });
       chain.filters = [create(FilterSchema, { name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } })];
     } else {
@@ -373,10 +374,12 @@ function toListener(push: PushContext, proxy: Proxy, entry: ListenerEntry): List
 export function outboundListeners(push: PushContext, proxy: Proxy, services: readonly Service[]): Listener[] {
   const entries = new Map<string, ListenerEntry>();
   for (const svc of services) {
+    // ExternalName aliases get no listeners: the service they point at answers to their names.
+    if (svc.resolution === 'Alias') continue;
     for (const port of svc.ports) {
       const lp = listenerProtocol(port.protocol);
       // Headless Kubernetes services: one listener per pod IP, so each pod's traffic keeps its identity.
-      if (svc.resolution === 'Passthrough' && serviceAddress(svc) === WILDCARD && (lp === 'TCP' || lp === 'AUTO')) {
+      if (svc.resolution === 'Passthrough' && serviceAddressForProxy(svc, proxy) === WILDCARD && (lp === 'TCP' || lp === 'AUTO')) {
         const instances = push.endpoints(svc).filter((e) => e.servicePortName === port.name);
         if (svc.registry !== 'Kubernetes' && instances.length === 0 && !svc.selector) {
           addServicePort(push, proxy, entries, svc, port);

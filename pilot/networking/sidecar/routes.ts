@@ -10,9 +10,15 @@ import { defaultOutboundRoute } from '../route/translate.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { outboundViewKey } from '../view.js';
+import { addressViewKey } from '../../model/addresses.js';
+import { allowAnyDynamicDns, dynamicDnsVirtualHost } from './dynamic-dns.js';
 
-/** The catch-all virtual host: unknown hosts pass through (ALLOW_ANY) or get a 502 (REGISTRY_ONLY). */
+/**
+ * The catch-all virtual host: unknown hosts pass through (ALLOW_ANY), go to the forward proxy
+ * (ALLOW_ANY_DYNAMIC_DNS) or get a 502 (REGISTRY_ONLY).
+ */
 function catchAllVirtualHost(push: PushContext, proxy: Proxy): VirtualHost {
+  if (allowAnyDynamicDns(push, proxy)) return dynamicDnsVirtualHost();
   if (push.sidecarScope(proxy).outboundTrafficPolicy === 'REGISTRY_ONLY') {
     return create(VirtualHostSchema, {
       name: BLOCK_ALL_VHOST,
@@ -21,7 +27,7 @@ function catchAllVirtualHost(push: PushContext, proxy: Proxy): VirtualHost {
       includeRequestAttemptCount: true,
     });
   }
-  const route = defaultOutboundRoute(PASSTHROUGH_CLUSTER, `${PASSTHROUGH_CLUSTER}`, undefined);
+  const route = defaultOutboundRoute(PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER);
   route.name = ALLOW_ANY_VHOST;
   if (route.action.case === 'route') route.action.value.retryPolicy = undefined;
   return create(VirtualHostSchema, { name: ALLOW_ANY_VHOST, domains: ['*'], routes: [route], includeRequestAttemptCount: true });
@@ -40,7 +46,7 @@ function sniffedVirtualHosts(vhosts: VirtualHost[], routeName: string): VirtualH
 
 export function sidecarRoutes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   // Route configs depend on the proxy's outbound view only: proxies sharing it share them.
-  const view = outboundViewKey(push, proxy);
+  const view = `${outboundViewKey(push, proxy)}|${addressViewKey(proxy)}`;
   const out: NamedResource[] = [];
   for (const name of watch.names) {
     const rc = push.memo(`rds|${view}|${name}`, () => routeConfig(push, proxy, name));

@@ -1,0 +1,95 @@
+// Istio's MeshConfig in its protobuf-JSON form (the `mesh` file, as istiod reads it) → the
+// fields of it translation uses. Enums come as names or numbers, durations as "10s".
+import { LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
+import { formatPath, parseWith } from '../config/schema/dsl.js';
+import { defaultMeshConfig, OUTBOUND_TRAFFIC_POLICY_MODES, type MeshConfig, type OutboundTrafficPolicyMode } from './mesh.js';
+
+export interface MeshConversion {
+  mesh: MeshConfig;
+  /** Fields Istio knows that translation does not read (yet). */
+  ignored: string[];
+  /** Values Istio would reject. */
+  errors: string[];
+}
+
+/** MeshConfig.OutboundTrafficPolicy.Mode numbers (2 is unused). */
+const OUTBOUND_MODE_NUMBERS: Record<number, OutboundTrafficPolicyMode> = { 0: 'REGISTRY_ONLY', 1: 'ALLOW_ANY', 3: 'ALLOW_ANY_DYNAMIC_DNS' };
+const INBOUND_MODES = ['PASSTHROUGH', 'LOCALHOST'] as const;
+
+function enumValue<T extends string>(value: unknown, names: readonly T[], numbers: Record<number, T>): T | undefined {
+  if (typeof value === 'number') return numbers[value];
+  return names.find((n) => n === value);
+}
+
+/** google.protobuf.Duration's JSON form: "10s", "0.5s", "-1.2s". */
+export function durationSeconds(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = /^(-?\d+(?:\.\d{1,9})?)s$/.exec(value.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+function stringList(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...value] : undefined;
+}
+
+/** Applies `json` over `base` (Istio's defaults unless given). */
+export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConfig = defaultMeshConfig()): MeshConversion {
+  const mesh: MeshConfig = { ...base };
+  const ignored: string[] = [];
+  const errors: string[] = [];
+  for (const [key, value] of Object.entries(json)) {
+    if (value === undefined || value === null) continue;
+    switch (key) {
+      case 'rootNamespace':
+      case 'trustDomain':
+        if (typeof value === 'string') mesh[key] = value;
+        else errors.push(`${key}: not a string`);
+        break;
+      case 'defaultServiceExportTo':
+      case 'defaultVirtualServiceExportTo':
+      case 'defaultDestinationRuleExportTo': {
+        const list = stringList(value);
+        if (list) mesh[key] = list;
+        else errors.push(`${key}: not a list of strings`);
+        break;
+      }
+      case 'connectTimeout':
+      case 'protocolDetectionTimeout': {
+        const seconds = durationSeconds(value);
+        if (seconds === undefined) errors.push(`${key}: not a duration: ${JSON.stringify(value)}`);
+        else if (key === 'connectTimeout') mesh.connectTimeoutSeconds = seconds;
+        else mesh.protocolDetectionTimeoutSeconds = seconds;
+        break;
+      }
+      case 'outboundTrafficPolicy': {
+        const { mode = 'REGISTRY_ONLY', ...rest } = value as { mode?: unknown };
+        const parsed = enumValue(mode, OUTBOUND_TRAFFIC_POLICY_MODES, OUTBOUND_MODE_NUMBERS);
+        if (parsed) mesh.outboundTrafficPolicy = parsed;
+        else errors.push(`outboundTrafficPolicy.mode: unknown value ${JSON.stringify(mode)}`);
+        for (const k of Object.keys(rest)) ignored.push(`outboundTrafficPolicy.${k}`);
+        break;
+      }
+      case 'inboundTrafficPolicy': {
+        const { mode = 'PASSTHROUGH', ...rest } = value as { mode?: unknown };
+        const parsed = enumValue(mode, INBOUND_MODES, { 0: 'PASSTHROUGH', 1: 'LOCALHOST' });
+        if (parsed) mesh.inboundTrafficPolicy = parsed;
+        else errors.push(`inboundTrafficPolicy.mode: unknown value ${JSON.stringify(mode)}`);
+        for (const k of Object.keys(rest)) ignored.push(`inboundTrafficPolicy.${k}`);
+        break;
+      }
+      case 'localityLbSetting':
+      case 'zoneAwareLbSetting': {
+        // The same messages as a DestinationRule's loadBalancer fields.
+        const parsed =
+          key === 'localityLbSetting' ? parseWith(LocalityLoadBalancerSetting, value, [key]) : parseWith(LoadBalancerSettings.fields.zoneAwareLbSetting, value, [key]);
+        if (parsed.value && key === 'localityLbSetting') mesh.localityLbSetting = parsed.value as MeshConfig['localityLbSetting'];
+        else if (parsed.value) mesh.zoneAwareLbSetting = parsed.value as MeshConfig['zoneAwareLbSetting'];
+        else errors.push(...parsed.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+        break;
+      }
+      default:
+        ignored.push(key);
+    }
+  }
+  return { mesh, ignored, errors };
+}
