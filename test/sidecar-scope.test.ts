@@ -81,4 +81,25 @@ describe('Sidecar scope', () => {
     assert.equal(plan.select?.(proxyIn('a')), undefined, 'every type for the proxy whose scope grew');
     assert.deepEqual([...(plan.select?.(proxyIn('b')) ?? [])].sort(), [TYPE.listener, TYPE.route].sort());
   });
+
+  it('a VirtualService change reaches only proxies whose scope holds it (before or after)', () => {
+    const routes = [TYPE.listener, TYPE.route].sort();
+    const event = { changed: new Set(['VirtualService/a/front']), kinds: new Set(['VirtualService']) };
+    const scoped = (dest: string) => pushFromYaml([base, sidecar('a', ['./*']), sidecar('b', ['./*']), frontRoutes(dest)].join('\n---\n'));
+    const plan = planPush(scoped('front.a.svc.cluster.local'), scoped('front.a.svc.cluster.local'), event);
+    assert.deepEqual([...(plan.select?.(proxyIn('a')) ?? [])].sort(), routes);
+    assert.deepEqual([...(plan.select?.(proxyIn('b')) ?? ['undefined'])], [], 'nothing for a proxy that cannot see it');
+    const open = (dest: string) => pushFromYaml([base, frontRoutes(dest)].join('\n---\n'));
+    const unscoped = planPush(open('front.a.svc.cluster.local'), open('front.a.svc.cluster.local'), event);
+    assert.deepEqual([...(unscoped.select?.(proxyIn('b')) ?? [])].sort(), routes, 'without Sidecars every proxy sees every VirtualService');
+  });
+
+  it('an endpoint change reaches only proxies that see the service', () => {
+    const mesh = (port: number) =>
+      pushFromYaml([kubeService('front', 8080, [{ version: 'v1', port }], 'a', 'http'), twoPortService, sidecar('a', ['./*']), sidecar('b', ['./*'])].join('\n---\n'));
+    const plan = planPush(mesh(8080), mesh(8081), { changed: new Set(['EndpointSlice/a/front-v1']), kinds: new Set(['EndpointSlice']) });
+    assert.equal(plan.scope, 'eds');
+    assert.deepEqual([...(plan.select?.(proxyIn('a')) ?? [])], [TYPE.endpoint]);
+    assert.deepEqual([...(plan.select?.(proxyIn('b')) ?? ['undefined'])], []);
+  });
 });

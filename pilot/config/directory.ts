@@ -82,22 +82,23 @@ export class DirectoryConfigSource {
     const present = new Set(paths);
     for (const p of this.files.keys()) if (!present.has(p)) this.files.delete(p);
 
-    const changedFiles: string[] = [];
-    for (const path of paths) {
-      let info;
-      try {
-        info = await stat(path);
-      } catch {
-        continue; // removed between listing and stat
-      }
+    // All at once: one await per file would cost an event-loop turn each, seconds in a large
+    // directory while pushes keep the loop busy. (A file removed since the listing has no stat.)
+    const infos = await Promise.all(paths.map((path) => stat(path).catch(() => undefined)));
+    const changed = paths.flatMap((path, i) => {
+      const info = infos[i];
       const prev = this.files.get(path);
-      if (prev && prev.mtimeMs === info.mtimeMs && prev.size === info.size) continue;
-      const text = await readFile(path, 'utf8').catch(() => undefined);
-      if (text === undefined) continue;
+      return info && !(prev && prev.mtimeMs === info.mtimeMs && prev.size === info.size) ? [{ path, info }] : [];
+    });
+    const texts = await Promise.all(changed.map(({ path }) => readFile(path, 'utf8').catch(() => undefined)));
+    const changedFiles: string[] = [];
+    changed.forEach(({ path, info }, i) => {
+      const text = texts[i];
+      if (text === undefined) return;
       const result = parseYaml(text, { file: relative(process.cwd(), path) || path });
-      this.files.set(path, { mtimeMs: info.mtimeMs, size: info.size, result, served: carryForward(prev, result) });
+      this.files.set(path, { mtimeMs: info.mtimeMs, size: info.size, result, served: carryForward(this.files.get(path), result) });
       changedFiles.push(path);
-    }
+    });
 
     const resources: Resource[] = [];
     const errors: ConfigError[] = [];
@@ -125,9 +126,9 @@ export class DirectoryConfigSource {
       }
     }
     // Only errors of files that changed are logged again, so a steady bad file logs once.
-    const changed = new Set(changedFiles.map((p) => relative(process.cwd(), p) || p));
+    const changedNames = new Set(changedFiles.map((p) => relative(process.cwd(), p) || p));
     for (const e of errors) {
-      if (e.file && changed.has(e.file)) this.log?.warn({ file: e.file, kind: e.kind }, `rejected config: ${formatConfigError(e)}`);
+      if (e.file && changedNames.has(e.file)) this.log?.warn({ file: e.file, kind: e.kind }, `rejected config: ${formatConfigError(e)}`);
     }
     this.store.replaceAll(resources, errors);
   }

@@ -17,6 +17,11 @@ export interface PushPlan {
 
 const ROUTES = new Set<string>([TYPE.listener, TYPE.route]);
 const ENDPOINTS = new Set<string>([TYPE.endpoint]);
+const NOTHING: ReadonlySet<string> = new Set<string>();
+
+function vsKey(meta: { namespace: string; name: string }): string {
+  return `${meta.namespace}/${meta.name}`;
+}
 const ENDPOINT_KINDS = new Set(['EndpointSlice', 'Pod']);
 
 const FULL: PushPlan = { scope: 'full' };
@@ -27,11 +32,12 @@ const FULL: PushPlan = { scope: 'full' };
  * (services added or redefined, headless or DNS services, changed workload identities, which
  * clusters carry as SANs).
  */
-function endpointChange(prev: PushContext, next: PushContext): Set<string> | undefined {
+function endpointChange(prev: PushContext, next: PushContext): { addresses: Set<string>; hosts: Set<string> } | undefined {
   const a = prev.registry.services;
   const b = next.registry.services;
   if (a.length !== b.length) return undefined;
   const addresses = new Set<string>();
+  const hosts = new Set<string>();
   const key = (s: Service) => JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector]);
   const epKey = (eps: readonly IstioEndpoint[]) => JSON.stringify(eps);
   for (let i = 0; i < a.length; i++) {
@@ -44,8 +50,9 @@ function endpointChange(prev: PushContext, next: PushContext): Set<string> | und
     if (after.registry !== 'Kubernetes' || after.resolution !== 'ClientSideLB' || after.addresses.length === 0) return undefined;
     if (serviceIdentities(prev, before).join() !== serviceIdentities(next, after).join()) return undefined;
     for (const ep of [...epsBefore, ...epsAfter]) addresses.add(ep.address);
+    hosts.add(after.hostname);
   }
-  return addresses;
+  return { addresses, hosts };
 }
 
 function scopeServicesKey(push: PushContext, proxy: Proxy): string {
@@ -68,13 +75,47 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
       if (moved === undefined) scopeMoved.set(key, (moved = scopeServicesKey(prev, proxy) !== scopeServicesKey(next, proxy)));
       return moved;
     };
-    return { scope: 'routes', select: (proxy) => (proxy.type === 'router' || scopeChanged(proxy) ? undefined : ROUTES) };
+    // Like Istio's per-proxy config dependencies: a proxy whose scope held none of the changed
+    // VirtualServices, before or after, gets nothing. Delegates are merged into their roots and
+    // are not in any scope by name: a delegate change goes to every proxy.
+    const changed = new Set([...event.changed].filter((k) => k.startsWith('VirtualService/')).map((k) => k.slice('VirtualService/'.length)));
+    const roots = (push: PushContext) => new Set(push.virtualServices.map((vs) => vsKey(vs.resource.meta)));
+    const prevRoots = roots(prev);
+    const nextRoots = roots(next);
+    const allRoots = changed.size > 0 && [...changed].every((k) => prevRoots.has(k) || nextRoots.has(k));
+    const dependsMemo = new Map<string, boolean>();
+    const depends = (proxy: Proxy): boolean => {
+      if (!allRoots) return true;
+      const key = next.sidecarScopeKey(proxy);
+      let d = dependsMemo.get(key);
+      if (d === undefined) {
+        const inScope = (push: PushContext) => [...push.sidecarScope(proxy).virtualServices].some((vs) => changed.has(vsKey(vs.resource.meta)));
+        dependsMemo.set(key, (d = inScope(prev) || inScope(next)));
+      }
+      return d;
+    };
+    return {
+      scope: 'routes',
+      select: (proxy) => (proxy.type === 'router' || scopeChanged(proxy) ? undefined : depends(proxy) ? ROUTES : NOTHING),
+    };
   }
   if (kinds.every((k) => ENDPOINT_KINDS.has(k))) {
-    const moved = endpointChange(prev, next);
-    if (!moved) return FULL;
+    const change = endpointChange(prev, next);
+    if (!change) return FULL;
+    const { addresses, hosts } = change;
+    // A proxy that sees none of the services gets nothing (Sidecar scoping makes that common).
+    const seesMemo = new Map<string, boolean>();
+    const sees = (proxy: Proxy): boolean => {
+      const key = next.sidecarScopeKey(proxy);
+      let d = seesMemo.get(key);
+      if (d === undefined) seesMemo.set(key, (d = next.sidecarScope(proxy).services.some((s) => hosts.has(s.hostname))));
+      return d;
+    };
     // Proxies at those addresses serve the services: their inbound listeners and clusters change too.
-    return { scope: 'eds', select: (proxy) => (proxy.type === 'router' || proxy.ipAddresses.some((ip) => moved.has(ip)) ? undefined : ENDPOINTS) };
+    return {
+      scope: 'eds',
+      select: (proxy) => (proxy.type === 'router' || proxy.ipAddresses.some((ip) => addresses.has(ip)) ? undefined : sees(proxy) ? ENDPOINTS : NOTHING),
+    };
   }
   return FULL;
 }
