@@ -10,6 +10,7 @@ import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
 import type { MeshConfig } from './mesh.js';
 import type { Proxy } from './proxy.js';
 import { mergeDelegates } from './delegate.js';
+import { DestinationRuleIndex, type ResolvedDestinationRule } from './destination-rules.js';
 import { buildSidecarScope, selectSidecar, type SidecarScope } from './sidecar-scope.js';
 import { isVisibleTo, mergeSameHostServices, resolveExportTo, serviceSources, type IstioEndpoint, type Service } from './service.js';
 
@@ -22,12 +23,7 @@ export interface ResolvedVirtualService {
   namespace: string;
 }
 
-export interface ResolvedDestinationRule {
-  resource: Resource<net.DestinationRule>;
-  host: string;
-  exportTo: Set<string>;
-  namespace: string;
-}
+export type { ResolvedDestinationRule } from './destination-rules.js';
 
 export const MESH_GATEWAY = 'mesh';
 
@@ -54,8 +50,7 @@ export class PushContext {
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
   private readonly vsWildcard: ResolvedVirtualService[] = [];
-  private readonly drByHost = new Map<string, ResolvedDestinationRule[]>();
-  private readonly drWildcard: ResolvedDestinationRule[] = [];
+  private readonly drIndex: DestinationRuleIndex;
 
   readonly gateways: readonly Resource<net.Gateway>[];
   /**
@@ -87,22 +82,18 @@ export class PushContext {
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.sidecars = store.list<net.Sidecar>('Sidecar');
     this.virtualServices = mergeDelegates(withDerived(store.list<net.VirtualService>('VirtualService'), derived.virtualServices)).map((r) => this.resolveVirtualService(r));
-    this.destinationRules = withDerived(store.list<net.DestinationRule>('DestinationRule'), derived.destinationRules).map((r) => ({
-      resource: r,
-      host: resolveShortname(r.spec.host ?? '', r.meta.namespace, domainSuffix),
-      exportTo: resolveExportTo(r.spec.exportTo, r.meta.namespace, mesh.defaultDestinationRuleExportTo),
-      namespace: r.meta.namespace,
-    }));
+    this.drIndex = new DestinationRuleIndex(withDerived(store.list<net.DestinationRule>('DestinationRule'), derived.destinationRules), {
+      rootNamespace: mesh.rootNamespace,
+      defaultExportTo: mesh.defaultDestinationRuleExportTo,
+      resolveHost: (h, ns) => resolveShortname(h, ns, domainSuffix),
+    });
+    this.destinationRules = this.drIndex.all;
     for (const vs of this.virtualServices) {
       for (const h of new Set(vs.hosts)) {
         if (h.startsWith('*')) {
           if (!this.vsWildcard.includes(vs)) this.vsWildcard.push(vs);
         } else pushTo(this.vsByHost, h, vs);
       }
-    }
-    for (const dr of this.destinationRules) {
-      if (dr.host.startsWith('*')) this.drWildcard.push(dr);
-      else pushTo(this.drByHost, dr.host, dr);
     }
   }
 
@@ -226,22 +217,17 @@ export class PushContext {
   }
 
   /**
-   * The DestinationRule for `svc` as seen from `namespace`, in Istio's order: the proxy's
-   * namespace, then the service's namespace, then the root namespace; the most specific
-   * host wins inside each.
+   * The DestinationRule that applies to `svc` for `proxy`, as istiod picks it: the most specific
+   * host among the proxy's namespace's rules, else the service's namespace's exported ones, else
+   * the root namespace's; rules of one namespace and host are merged, and one of the proxy's
+   * namespace whose `workloadSelector` matches the proxy's labels wins over the rest.
    */
-  destinationRuleFor(namespace: string, svc: Service): ResolvedDestinationRule | undefined {
-    const candidates = [...(this.drByHost.get(svc.hostname) ?? []), ...this.drWildcard].filter(
-      (dr) => hostMatches(dr.host, svc.hostname) && (dr.exportTo.has('*') || dr.exportTo.has(namespace) || dr.namespace === namespace),
-    );
-    for (const ns of [namespace, svc.namespace, this.mesh.rootNamespace]) {
-      let best: ResolvedDestinationRule | undefined;
-      for (const dr of candidates) {
-        if (dr.namespace !== ns) continue;
-        if (!best || hostSpecificity(dr.host) > hostSpecificity(best.host)) best = dr;
-      }
-      if (best) return best;
-    }
-    return undefined;
+  destinationRuleFor(proxy: Pick<Proxy, 'namespace' | 'labels'>, svc: Service): ResolvedDestinationRule | undefined {
+    return this.drIndex.select(proxy.namespace, proxy.labels, svc.hostname, svc.namespace);
+  }
+
+  /** Whether some DestinationRule has a workloadSelector: then `destinationRuleFor` depends on the proxy's labels. */
+  get destinationRulesDependOnLabels(): boolean {
+    return this.drIndex.hasSelectors;
   }
 }

@@ -3,14 +3,19 @@ import { create } from '@bufbuild/protobuf';
 import {
   Cluster_CommonLbConfigSchema,
   Cluster_LbPolicy,
+  Cluster_LeastRequestLbConfigSchema,
   Cluster_MaglevLbConfigSchema,
   Cluster_RingHashLbConfigSchema,
+  Cluster_RoundRobinLbConfigSchema,
+  Cluster_SlowStartConfigSchema,
+  type Cluster_SlowStartConfig,
   type Cluster,
 } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { CircuitBreakers_ThresholdsSchema, CircuitBreakersSchema } from '../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js';
 import { OutlierDetectionSchema } from '../../gen/envoy/config/cluster/v3/outlier_detection_pb.js';
 import { HttpProtocolOptionsSchema as CoreHttpProtocolOptionsSchema } from '../../gen/envoy/config/core/v3/protocol_pb.js';
 import { HttpProtocolOptionsSchema, type HttpProtocolOptions } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { RuntimeDoubleSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { PercentSchema } from '../../gen/envoy/type/v3/percent_pb.js';
 import { duration } from './envoy.js';
 import type * as net from '../config/schema/networking.js';
@@ -70,24 +75,56 @@ function applyConsistentHash(cluster: Cluster, ring: NonNullable<net.LoadBalance
   }
 }
 
+/**
+ * Envoy's slow start from `warmup` (aggression 1 = linear ramp, minimum weight 10%, Envoy's
+ * defaults, when unset; the runtime key is a fixed placeholder as istiod sends it) or the
+ * deprecated `warmupDurationSecs` (the window alone).
+ */
+function slowStart(lb: net.LoadBalancerSettings): Cluster_SlowStartConfig | undefined {
+  const w = lb.warmup;
+  if (w) {
+    return create(Cluster_SlowStartConfigSchema, {
+      slowStartWindow: w.duration ? duration(w.duration.seconds) : undefined,
+      aggression: create(RuntimeDoubleSchema, { defaultValue: w.aggression ?? 1, runtimeKey: '(' }),
+      minWeightPercent: create(PercentSchema, { value: w.minimumPercent ?? 10 }),
+    });
+  }
+  if (lb.warmupDurationSecs) return create(Cluster_SlowStartConfigSchema, { slowStartWindow: duration(lb.warmupDurationSecs.seconds) });
+  return undefined;
+}
+
+function roundRobin(cluster: Cluster, lb: net.LoadBalancerSettings): void {
+  const start = slowStart(lb);
+  if (!start) return;
+  cluster.lbPolicy = Cluster_LbPolicy.ROUND_ROBIN;
+  cluster.lbConfig = { case: 'roundRobinLbConfig', value: create(Cluster_RoundRobinLbConfigSchema, { slowStartConfig: start }) };
+}
+
+function leastRequest(cluster: Cluster, lb: net.LoadBalancerSettings): void {
+  cluster.lbPolicy = Cluster_LbPolicy.LEAST_REQUEST;
+  const start = slowStart(lb);
+  if (start) cluster.lbConfig = { case: 'leastRequestLbConfig', value: create(Cluster_LeastRequestLbConfigSchema, { slowStartConfig: start }) };
+}
+
+/** Istio's applyLoadBalancer for sidecar and gateway clusters: LEAST_REQUEST unless the rule names another algorithm. */
 export function applyLoadBalancer(cluster: Cluster, lb: net.LoadBalancerSettings | undefined): void {
-  if (!lb) return;
-  if (lb.consistentHash) return applyConsistentHash(cluster, lb.consistentHash);
-  switch (lb.simple) {
-    case 'LEAST_CONN':
-    case 'LEAST_REQUEST':
-      cluster.lbPolicy = Cluster_LbPolicy.LEAST_REQUEST;
-      break;
+  switch (lb?.simple) {
     case 'RANDOM':
       cluster.lbPolicy = Cluster_LbPolicy.RANDOM;
       break;
     case 'PASSTHROUGH':
       cluster.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
       break;
+    case 'ROUND_ROBIN':
+      roundRobin(cluster, lb);
+      break;
     default:
-      // ROUND_ROBIN / UNSPECIFIED: Envoy's and gRPC's default.
+      // LEAST_CONN, LEAST_REQUEST and unspecified (a consistent hash included, which replaces the
+      // policy below): istiod's default algorithm is LEAST_REQUEST.
+      leastRequest(cluster, lb ?? {});
       break;
   }
+  if (lb?.consistentHash) applyConsistentHash(cluster, lb.consistentHash);
 }
 
 /**

@@ -14,7 +14,7 @@ import { parseSubsetKey } from './names.js';
 import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import type { NamedResource, Watch } from './generator.js';
-import { objectId } from './view.js';
+import { destinationRuleLabelsKey, objectId } from './view.js';
 import { portTrafficPolicy, subsetTrafficPolicy } from './cluster-policy.js';
 import { applyLocalityLb, effectiveLbSetting, localityFingerprint, localityMayDependOnProxy, localityViewKey, type LbSetting, type LocalityGroup } from './locality-lb.js';
 import { parseLocality } from '../model/locality.js';
@@ -28,7 +28,7 @@ export function clusterEndpoints(push: PushContext, proxy: Proxy, clusterName: s
   if (!svc || !port) return { service: svc, endpoints: [] };
   let selector: Record<string, string> | undefined;
   if (key.subset) {
-    const dr = push.destinationRuleFor(proxy.namespace, svc);
+    const dr = push.destinationRuleFor(proxy, svc);
     const subset = dr?.resource.spec.subsets?.find((s) => s.name === key.subset);
     // An unknown subset selects nothing, as in Istio.
     if (!subset) return { service: svc, endpoints: [] };
@@ -120,7 +120,7 @@ export function proxyLocalityLbEndpoints(
 export function buildLoadAssignment(push: PushContext, proxy: Proxy, clusterName: string): ClusterLoadAssignment {
   const { service, endpoints } = clusterEndpoints(push, proxy, clusterName);
   const key = parseSubsetKey(clusterName);
-  const dr = service && push.destinationRuleFor(proxy.namespace, service);
+  const dr = service && push.destinationRuleFor(proxy, service);
   return create(ClusterLoadAssignmentSchema, { clusterName, endpoints: proxyLocalityLbEndpoints(push, proxy, service, key?.port ?? 0, key?.subset ?? '', dr, endpoints) });
 }
 
@@ -142,7 +142,7 @@ export function localityKey(push: PushContext, proxy: Proxy, svc: Service | unde
 export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterName: string): NamedResource {
   const key = parseSubsetKey(clusterName);
   const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
-  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy.namespace, svc) : undefined;
+  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy, svc) : undefined;
   // The rule matters to the endpoints through its subsets and, per proxy, its locality setting.
   const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
   return push.memo(`eds|${clusterName}|${objectId(svc)}|${objectId(key?.subset ? dr : undefined)}|${locality}`, () => ({
@@ -155,5 +155,5 @@ export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterN
 export function loadAssignments(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
   const build = () => watch.names.map((name) => loadAssignmentResource(push, proxy, name));
   // Locality load balancing can make assignments differ between proxies of one scope.
-  return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}|${localityFingerprint(push, proxy)}`, build) : build();
+  return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}|${localityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`, build) : build();
 }

@@ -33,6 +33,19 @@ function routesDependOnLabels(push: PushContext): boolean {
   );
 }
 
+function sortedLabels(proxy: Proxy): string {
+  return JSON.stringify(Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The proxy's labels when some DestinationRule has a workloadSelector (then which rule applies
+ * to a service depends on them), else '': output built from DestinationRules is shared between
+ * proxies whose keys include this. Decided once per push.
+ */
+export function destinationRuleLabelsKey(push: PushContext, proxy: Proxy): string {
+  return push.memo('view/drSelectors', () => push.destinationRulesDependOnLabels) ? sortedLabels(proxy) : '';
+}
+
 /** Pod addresses of headless services: a proxy at one of them gets no listener for itself. */
 function headlessAddresses(push: PushContext): ReadonlySet<string> {
   return push.memo('view/headless', () => {
@@ -48,10 +61,11 @@ function headlessAddresses(push: PushContext): ReadonlySet<string> {
 /**
  * What outbound listeners and routes depend on: generator and node type, Sidecar scope
  * (namespace included), DNS domain (short host names), and the labels and address only where
- * config makes them matter (VirtualService `sourceLabels`, headless services' own pods).
+ * config makes them matter (VirtualService `sourceLabels`, DestinationRule `workloadSelector`, headless services' own pods).
  */
 export function outboundViewKey(push: PushContext, proxy: Proxy): string {
-  const labels = routesDependOnLabels(push) ? JSON.stringify(Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : '';
+  // Routes read DestinationRules too (consistent-hash keys).
+  const labels = routesDependOnLabels(push) ? sortedLabels(proxy) : destinationRuleLabelsKey(push, proxy);
   const ip = proxy.ipAddresses[0] && headlessAddresses(push).has(proxy.ipAddresses[0]) ? proxy.ipAddresses[0] : '';
   return `${proxy.generator}|${proxy.type}|${push.sidecarScopeKey(proxy)}|${proxy.dnsDomain}|${labels}|${ip}`;
 }

@@ -268,8 +268,11 @@ function clusterResources(push: PushContext, proxy: Proxy, c: Cluster | undefine
   if (key?.direction === 'outbound') {
     const svc = push.serviceForHostname(proxy, key.host);
     if (svc) refs.push(ref(svc.origin, `${svc.hostname} port ${key.port}`));
-    const dr = fromMeta ?? (svc ? push.destinationRuleFor(proxy.namespace, svc) : undefined);
-    if (dr) refs.push('resource' in dr ? ref({ kind: 'DestinationRule', namespace: dr.namespace, name: dr.resource.meta.name }, key.subset ? `subset ${key.subset}` : 'traffic policy') : { ...dr, role: key.subset ? `subset ${key.subset}` : 'traffic policy' });
+    const dr = fromMeta ?? (svc ? push.destinationRuleFor(proxy, svc) : undefined);
+    const role = key.subset ? `subset ${key.subset}` : 'traffic policy';
+    // A merged rule names every DestinationRule it was made of.
+    if (dr && 'resource' in dr) for (const f of dr.from) refs.push(ref({ kind: 'DestinationRule', namespace: f.namespace, name: f.name }, role));
+    else if (dr) refs.push({ ...dr, role });
   } else if (key?.direction === 'inbound') {
     for (const svc of ownServices(push, proxy, key.port)) refs.push(ref(svc.origin, `${svc.hostname}, served by this proxy`));
   } else if (fromMeta) refs.push(fromMeta);

@@ -186,7 +186,7 @@ export function autoPassthroughTargets(push: PushContext, proxy: Proxy, hosts: r
   for (const svc of push.servicesVisibleTo(proxy.namespace)) {
     if (svc.meshExternal) continue;
     if (!hosts.some((h) => hostSubsetOf(svc.hostname, h))) continue;
-    const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+    const dr = push.destinationRuleFor(proxy, svc)?.resource.spec;
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;
       out.push({ cluster: dnsSrvSubsetKey('', svc.hostname, port.port), service: svc.hostname, port: port.port, subset: '' });

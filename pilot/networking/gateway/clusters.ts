@@ -24,7 +24,7 @@ function buildClusters(push: PushContext, proxy: Proxy, sniDnat: boolean): Clust
   for (const svc of services) {
     // ExternalName aliases have no clusters of their own.
     if (svc.resolution === 'Alias') continue;
-    const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+    const dr = push.destinationRuleFor(proxy, svc)?.resource.spec;
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;
       const policy = portTrafficPolicy(dr?.trafficPolicy, port);
@@ -40,7 +40,7 @@ function buildClusters(push: PushContext, proxy: Proxy, sniDnat: boolean): Clust
   if (sniDnat) {
     for (const svc of services) {
       if (svc.meshExternal) continue;
-      const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+      const dr = push.destinationRuleFor(proxy, svc)?.resource.spec;
       for (const port of svc.ports) {
         if (port.protocol === 'UDP') continue;
         const policy = portTrafficPolicy(dr?.trafficPolicy, port);
@@ -80,12 +80,12 @@ export function gatewayLoadAssignment(push: PushContext, proxy: Proxy, name: str
   let endpoints: IstioEndpoint[] = [];
   if (svc && port) {
     let selector: Record<string, string> | undefined;
-    const subset = key!.subset ? push.destinationRuleFor(proxy.namespace, svc)?.resource.spec.subsets?.find((s) => s.name === key!.subset) : undefined;
+    const subset = key!.subset ? push.destinationRuleFor(proxy, svc)?.resource.spec.subsets?.find((s) => s.name === key!.subset) : undefined;
     if (key!.subset) selector = subset ? (subset.labels ?? {}) : undefined;
     // An unknown subset selects nothing, as in Istio.
     if (!key!.subset || subset) endpoints = push.endpoints(svc).filter((ep) => ep.servicePortName === port.name && labelsMatch(selector, ep.labels));
   }
-  const dr = svc && push.destinationRuleFor(proxy.namespace, svc);
+  const dr = svc && push.destinationRuleFor(proxy, svc);
   return create(ClusterLoadAssignmentSchema, { clusterName: name, endpoints: proxyLocalityLbEndpoints(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr, endpoints) });
 }
 

@@ -15,7 +15,7 @@ import { adsConfigSource, TYPE } from '../envoy.js';
 import { parseSubsetKey, subsetKey } from '../names.js';
 import { applyGrpcCircuitBreakers, applyGrpcLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 import { loadAssignments } from '../endpoints.js';
-import { outboundViewKey } from '../view.js';
+import { destinationRuleLabelsKey, outboundViewKey } from '../view.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { GeneratorSet, NamedResource, Watch } from '../generator.js';
 import { GRPC_INBOUND_LISTENER_PREFIX, grpcInboundListeners } from './inbound.js';
@@ -63,7 +63,7 @@ function expandToFqdn(name: string, proxy: Proxy): string | undefined {
 
 /** Output that depends on the names asked for and the proxy's scope (and DNS domain): shared by equal subscriptions. */
 function shared(push: PushContext, proxy: Proxy, watch: Watch, kind: string, build: () => NamedResource[]): NamedResource[] {
-  return watch.namesId ? push.memo(`grpc/${kind}|${push.sidecarScopeKey(proxy)}|${proxy.dnsDomain}|${watch.namesId}`, build) : build();
+  return watch.namesId ? push.memo(`grpc/${kind}|${push.sidecarScopeKey(proxy)}|${proxy.dnsDomain}|${destinationRuleLabelsKey(push, proxy)}|${watch.namesId}`, build) : build();
 }
 
 function listeners(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
@@ -162,7 +162,7 @@ function buildClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedReso
     const svc: Service | undefined = push.serviceForHostname(proxy, key.host);
     const port = svc && servicePortByNumber(svc, key.port);
     if (!svc || !port) continue;
-    const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+    const dr = push.destinationRuleFor(proxy, svc)?.resource.spec;
     const policy = portTrafficPolicy(dr?.trafficPolicy, port);
     if (wanted.has(def)) {
       const c = edsCluster(def);

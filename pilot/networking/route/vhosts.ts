@@ -34,7 +34,7 @@ export function routeContext(push: PushContext, proxy: Proxy, gateways = new Set
 
 /** The DestinationRule's consistent-hash key for a service port (subset policy over port policy over rule). */
 function serviceHash(push: PushContext, proxy: Proxy, svc: Service, portNumber: number, subsetName?: string) {
-  const dr = push.destinationRuleFor(proxy.namespace, svc)?.resource.spec;
+  const dr = push.destinationRuleFor(proxy, svc)?.resource.spec;
   if (!dr) return undefined;
   const port = svc.ports.find((p) => p.port === portNumber);
   let policy = portTrafficPolicy(dr.trafficPolicy, port);

@@ -28,7 +28,7 @@ import { concatResources, type NamedResource, type Watch } from '../generator.js
 import { proxyServiceInstances } from './instances.js';
 import { dynamicDnsCluster, dynamicDnsViewKey } from './dynamic-dns.js';
 import { applyUpstreamTls } from '../upstream-tls.js';
-import { objectId } from '../view.js';
+import { destinationRuleLabelsKey, objectId } from '../view.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -187,7 +187,7 @@ function packCluster(c: Cluster): NamedResource {
  * on which proxy asks: they are built once per push and shared by every view that sees them.
  */
 function serviceClusters(push: PushContext, proxy: Proxy, svc: Service): NamedResource[] {
-  const rule = push.destinationRuleFor(proxy.namespace, svc);
+  const rule = push.destinationRuleFor(proxy, svc);
   // DNS clusters carry their endpoints, whose priorities may depend on the proxy's locality.
   const dns = svc.resolution === 'DNSLB' || svc.resolution === 'DNSRoundRobinLB' ? dnsLocalityFingerprint(push, proxy) : '';
   return push.memo(`cds/service|${objectId(svc)}|${objectId(rule)}|${dns}`, () => {
@@ -209,7 +209,7 @@ function serviceClusters(push: PushContext, proxy: Proxy, svc: Service): NamedRe
 }
 
 export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}|${dnsLocalityFingerprint(push, proxy)}`, () => push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc)));
+  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}|${dnsLocalityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`, () => push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc)));
   const fixed = push.memo('cds/fixed', () => {
     const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
     blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
