@@ -17,11 +17,12 @@ function newestSource(dir) {
   return newest;
 }
 
-function freshBundle(name) {
-  const bundle = join(root, 'dist', `${name}.mjs`);
+/** The bundle of `name` under `dir` when no TypeScript source there is newer; else undefined. */
+export function freshBundle(name, dir = root) {
+  const bundle = join(dir, 'dist', `${name}.mjs`);
   if (process.env.ISTHMUS_FROM_SOURCE || !existsSync(bundle)) return undefined;
   const built = statSync(bundle).mtimeMs;
-  for (const dir of SOURCE_DIRS) if (existsSync(join(root, dir)) && newestSource(join(root, dir)) > built) return undefined;
+  for (const sub of SOURCE_DIRS) if (existsSync(join(dir, sub)) && newestSource(join(dir, sub)) > built) return undefined;
   return bundle;
 }
 
