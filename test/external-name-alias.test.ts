@@ -10,6 +10,7 @@ import { proxyFromNode } from '../pilot/model/proxy.js';
 import type { PushContext } from '../pilot/model/push-context.js';
 import { TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
+import { grpcGenerators } from '../pilot/networking/grpc/index.js';
 import { generateSimulationConfig } from '../pilot/simulation/config.js';
 import { Simulation } from '../pilot/simulation/engine.js';
 import { pushFromYaml } from './support/push.js';
@@ -163,5 +164,13 @@ spec:
     ];
     assert.deepEqual(resources.flatMap(resourceProblems), []);
     assert.ok(resources.every((r) => unpack<Cluster | Listener | RouteConfiguration>(r).name !== ''));
+  });
+
+  it('proxyless gRPC gets no cluster for an alias, even when asked by name', () => {
+    const push = pushFromYaml(ALIASES);
+    const grpcProxy = proxyFromNode({ id: 'sidecar~10.1.1.2~client.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default', GENERATOR: 'grpc' } });
+    const names = ['outbound|80||alias.default.svc.cluster.local', 'outbound|80||concrete.default.svc.cluster.local'];
+    const clusters = generate(grpcGenerators, push, grpcProxy, TYPE.cluster, names).map((r) => r.name);
+    assert.deepEqual(clusters, ['outbound|80||concrete.default.svc.cluster.local']);
   });
 });

@@ -161,7 +161,8 @@ function buildClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedReso
     const key = parseSubsetKey(def)!;
     const svc: Service | undefined = push.serviceForHostname(proxy, key.host);
     const port = svc && servicePortByNumber(svc, key.port);
-    if (!svc || !port) continue;
+    // ExternalName aliases have no clusters: their routes go to the service they name.
+    if (!svc || !port || svc.resolution === 'Alias') continue;
     const dr = push.destinationRuleFor(proxy, svc)?.resource.spec;
     const policy = portTrafficPolicy(dr?.trafficPolicy, port);
     if (wanted.has(def)) {
