@@ -1,6 +1,6 @@
 // Istio's MeshConfig in its protobuf-JSON form (the `mesh` file, as istiod reads it) → the
 // fields of it translation uses. Enums come as names or numbers, durations as "10s".
-import { LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
+import { HTTPRetry, LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
 import { formatPath, parseWith } from '../config/schema/dsl.js';
 import { defaultMeshConfig, OUTBOUND_TRAFFIC_POLICY_MODES, type MeshConfig, type OutboundTrafficPolicyMode } from './mesh.js';
 
@@ -84,6 +84,13 @@ export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConf
           key === 'localityLbSetting' ? parseWith(LocalityLoadBalancerSetting, value, [key]) : parseWith(LoadBalancerSettings.fields.zoneAwareLbSetting, value, [key]);
         if (parsed.value && key === 'localityLbSetting') mesh.localityLbSetting = parsed.value as MeshConfig['localityLbSetting'];
         else if (parsed.value) mesh.zoneAwareLbSetting = parsed.value as MeshConfig['zoneAwareLbSetting'];
+        else errors.push(...parsed.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+        break;
+      }
+      case 'defaultHttpRetryPolicy': {
+        // The same message as a VirtualService route's `retries`.
+        const parsed = parseWith(HTTPRetry, value, [key]);
+        if (parsed.value) mesh.defaultHttpRetryPolicy = parsed.value as MeshConfig['defaultHttpRetryPolicy'];
         else errors.push(...parsed.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
         break;
       }

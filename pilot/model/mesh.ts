@@ -1,5 +1,5 @@
 // The subset of Istio's MeshConfig that translation reads, with Istio's defaults.
-import type { LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
+import type { HTTPRoute, LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
 
 /**
  * How a sidecar treats destinations it knows nothing about: ALLOW_ANY passes them through,
@@ -28,6 +28,8 @@ export interface MeshConfig {
   localityLbSetting?: LocalityLoadBalancerSetting;
   /** Mesh-wide zone-aware load balancing; wins over `localityLbSetting` when both are set. */
   zoneAwareLbSetting?: LoadBalancerSettings['zoneAwareLbSetting'];
+  /** Retries for HTTP routes whose VirtualService sets none (and routes without a VirtualService); absent: Istio's built-in default. */
+  defaultHttpRetryPolicy?: HTTPRoute['retries'];
 }
 
 export function defaultMeshConfig(): MeshConfig {

@@ -74,6 +74,8 @@ export interface RouteContext {
   resolveHost?: (host: string, namespace: string) => string;
   /** The consistent-hash key the DestinationRule of a destination asks for, if any. */
   hashFor?: (dest: net.Destination, listenerPort: number) => RouteAction_HashPolicy | undefined;
+  /** MeshConfig `defaultHttpRetryPolicy`: the retries of routes that set none. */
+  meshRetries?: net.HTTPRoute['retries'];
 }
 
 /** Everything needed to translate one VirtualService's HTTP routes. */
@@ -451,7 +453,7 @@ function applyDestinations(ctx: RouteContext, vs: VirtualServiceRef, http: net.H
       });
     action.clusterSpecifier = { case: 'weightedClusters', value: create(WeightedClusterSchema, { clusters }) };
   }
-  action.retryPolicy = retryPolicy(http.retries, routes.length === 1 && hashes.length > 0);
+  action.retryPolicy = retryPolicy(http.retries ?? ctx.meshRetries, routes.length === 1 && hashes.length > 0);
 }
 
 /** All routes of one VirtualService for a listener port; stops after a catch-all, as Envoy never reaches past it. */
@@ -484,9 +486,9 @@ export function routesForVirtualService(ctx: RouteContext, vs: VirtualServiceRef
  * BuildDefaultHTTPOutboundRoute, for every proxy type (proxyless gRPC too): the default retry policy
  * with its previous-hosts predicate even under a consistent hash, and `max_grpc_timeout` 0s.
  */
-export function defaultOutboundRoute(cluster: string, operation: string, hash?: RouteAction_HashPolicy): Route {
+export function defaultOutboundRoute(cluster: string, operation: string, meshRetries: net.HTTPRoute['retries'], hash?: RouteAction_HashPolicy): Route {
   const action = create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: cluster }, hashPolicy: hash ? [hash] : [] });
-  action.retryPolicy = retryPolicy(undefined, false);
+  action.retryPolicy = retryPolicy(meshRetries, false);
   setTimeout(action, undefined, undefined);
   return create(RouteSchema, {
     name: DEFAULT_ROUTE_NAME,

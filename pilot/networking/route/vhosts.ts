@@ -25,6 +25,7 @@ export function routeContext(push: PushContext, proxy: Proxy, gateways = new Set
     domainSuffix: push.domainSuffix,
     lookupService: (h) => push.serviceForHostname(proxy, h),
     gateways,
+    meshRetries: push.mesh.defaultHttpRetryPolicy,
     hashFor: (dest, listenerPort) => {
       const svc = dest.host ? push.serviceForHostname(proxy, dest.host) : undefined;
       return svc ? serviceHash(push, proxy, svc, dest.port?.number ?? listenerPort, dest.subset) : undefined;
@@ -86,7 +87,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
     // An alias answers through the service it names (its domains are on that service's virtual host).
     if (svc.resolution === 'Alias') continue;
     const cluster = subsetKey('outbound', '', svc.hostname, port);
-    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, serviceHash(push, proxy, svc, port))] });
+    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, push.mesh.defaultHttpRetryPolicy, serviceHash(push, proxy, svc, port))] });
   }
 
   const usedNames = new Set<string>();

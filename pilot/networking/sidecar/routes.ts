@@ -27,7 +27,7 @@ function catchAllVirtualHost(push: PushContext, proxy: Proxy): VirtualHost {
       includeRequestAttemptCount: true,
     });
   }
-  const route = defaultOutboundRoute(PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER);
+  const route = defaultOutboundRoute(PASSTHROUGH_CLUSTER, PASSTHROUGH_CLUSTER, push.mesh.defaultHttpRetryPolicy);
   route.name = ALLOW_ANY_VHOST;
   if (route.action.case === 'route') route.action.value.retryPolicy = undefined;
   return create(VirtualHostSchema, { name: ALLOW_ANY_VHOST, domains: ['*'], routes: [route], includeRequestAttemptCount: true });
