@@ -132,8 +132,8 @@ export function buildSidecarScope(
 
 /**
  * Istio adds the services a selected VirtualService routes to, even when the egress hosts leave
- * them out: the one in the Sidecar's namespace, else the first visible namespace alphabetically;
- * narrowed to the egress listener's port, or to the ports the VirtualService names. A host
+ * them out: the one of the proxy's namespace, else the one visible to it (Istio picks the first
+ * visible namespace alphabetically; the visible list here prefers the oldest definition), narrowed to the egress listener's port, or to the ports the VirtualService names. A host
  * already in scope keeps its service.
  */
 function inferVirtualServiceDestinations(
@@ -147,14 +147,15 @@ function inferVirtualServiceDestinations(
   resolveHost: (host: string, namespace: string) => string,
 ): void {
   const added = new Set(services.map((s) => s.hostname));
+  // `visible` holds one service per host name, the proxy namespace's own first.
+  const byHost = new Map(visible.map((s) => [s.hostname, s]));
   for (let i = 0; i < egress.length; i++) {
     const listenerPort = egress[i]!.port?.number;
     for (const v of virtualServices) {
       if (!selectsVs(egressHosts[i]!, v)) continue;
       for (const [host, ports] of virtualServiceDestinations(v, configNamespace, resolveHost)) {
         if (added.has(host)) continue;
-        const candidates = visible.filter((s) => s.hostname === host);
-        const svc = candidates.find((s) => s.namespace === configNamespace) ?? candidates.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0))[0];
+        const svc = byHost.get(host);
         if (!svc) continue;
         const narrowed = listenerPort ? withPorts(svc, (p) => p === listenerPort) : ports.has(0) ? svc : withPorts(svc, (p) => ports.has(p));
         if (!narrowed) continue;

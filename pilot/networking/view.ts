@@ -40,10 +40,10 @@ function sortedLabels(proxy: Proxy): string {
 /**
  * The proxy's labels when some DestinationRule has a workloadSelector (then which rule applies
  * to a service depends on them), else '': output built from DestinationRules is shared between
- * proxies whose keys include this. Decided once per push.
+ * proxies whose keys include this.
  */
 export function destinationRuleLabelsKey(push: PushContext, proxy: Proxy): string {
-  return push.memo('view/drSelectors', () => push.destinationRulesDependOnLabels) ? sortedLabels(proxy) : '';
+  return push.destinationRulesDependOnLabels ? sortedLabels(proxy) : '';
 }
 
 /** Pod addresses of headless services: a proxy at one of them gets no listener for itself. */

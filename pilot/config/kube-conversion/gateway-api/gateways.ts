@@ -54,6 +54,19 @@ export interface ParentInfo {
   protocol: string;
 }
 
+/** What routes attaching to a listener need to know of it, once it is the server `server` of Gateway `internalName`. */
+function listenerParent(internalName: string, l: Listener, server: net.Server): ParentInfo {
+  return {
+    internalName,
+    allowedKinds: supportedKinds(l),
+    hostnames: server.hosts ?? [],
+    originalHostname: l.hostname ?? '',
+    sectionName: l.name ?? '',
+    port: l.port ?? 0,
+    protocol: l.protocol ?? '',
+  };
+}
+
 /** Which object a route's parentRef names: kind (store kind), namespace, name. */
 export interface ParentKey {
   kind: string;
@@ -542,15 +555,7 @@ export function convertGateways(ctx: ConversionContext): GatewayResult {
       );
       addParent(
         { kind: 'KubernetesGateway', namespace: gw.meta.namespace, name: gw.meta.name },
-        {
-          internalName: `${gw.meta.namespace}/${name}`,
-          allowedKinds: supportedKinds(l),
-          hostnames: server.hosts ?? [],
-          originalHostname: l.hostname ?? '',
-          sectionName: l.name ?? '',
-          port: l.port ?? 0,
-          protocol: l.protocol ?? '',
-        },
+        listenerParent(`${gw.meta.namespace}/${name}`, l, server),
       );
       if (ok) gateways.push(config);
     }
@@ -580,15 +585,7 @@ export function convertGateways(ctx: ConversionContext): GatewayResult {
         );
         addParent(
           { kind: 'ListenerSet', namespace: ls.meta.namespace, name: ls.meta.name },
-          {
-            internalName: `${ls.meta.namespace}/${name}`,
-            allowedKinds: supportedKinds(l),
-            hostnames: server.hosts ?? [],
-            originalHostname: l.hostname ?? '',
-            sectionName: l.name ?? '',
-            port: l.port ?? 0,
-            protocol: l.protocol ?? '',
-          },
+          listenerParent(`${ls.meta.namespace}/${name}`, l, server),
         );
         gateways.push(config);
       }

@@ -40,11 +40,12 @@ function headerListToMap(list: { name?: string; value?: string }[] | undefined):
   return out;
 }
 
-/** A header modifier filter set on the route's request or response headers; an invalid one is an error. */
-function applyHeaderModifier(vs: net.HTTPRoute, side: 'request' | 'response', f: HTTPHeaderFilter | undefined): ConfigError | undefined {
-  const h = headerOperations(f);
+/** A Request- or ResponseHeaderModifier filter set on the route's headers; an invalid one is an error. */
+function applyHeaderModifier(vs: net.HTTPRoute, f: HTTPRouteFilter): ConfigError | undefined {
+  const request = f.type === 'RequestHeaderModifier';
+  const h = headerOperations(request ? f.requestHeaderModifier : f.responseHeaderModifier);
   if (h.error) return h.error;
-  if (h.ops) (vs.headers ??= {})[side] = h.ops;
+  if (h.ops) (vs.headers ??= {})[request ? 'request' : 'response'] = h.ops;
   return undefined;
 }
 
@@ -233,7 +234,7 @@ export function convertHTTPRule(
     switch (f.type) {
       case 'RequestHeaderModifier':
       case 'ResponseHeaderModifier': {
-        const error = applyHeaderModifier(vs, f.type === 'RequestHeaderModifier' ? 'request' : 'response', f.type === 'RequestHeaderModifier' ? f.requestHeaderModifier : f.responseHeaderModifier);
+        const error = applyHeaderModifier(vs, f);
         if (error) return { error };
         break;
       }
@@ -321,7 +322,7 @@ export function convertGRPCRule(ctx: ConversionContext, r: GRPCRouteRule, obj: R
     switch (f.type) {
       case 'RequestHeaderModifier':
       case 'ResponseHeaderModifier': {
-        const error = applyHeaderModifier(vs, f.type === 'RequestHeaderModifier' ? 'request' : 'response', f.type === 'RequestHeaderModifier' ? f.requestHeaderModifier : f.responseHeaderModifier);
+        const error = applyHeaderModifier(vs, f);
         if (error) return { error };
         break;
       }

@@ -103,22 +103,27 @@ function keyedHttpVirtualServices(
       sortHTTPRoutes(routes);
       out.push({
         key: `${routeKey}/${h}`,
-        config: derivedResource<net.VirtualService>(
-          'VirtualService',
-          {
-            name: `${obj.meta.name}~${count}~${KUBERNETES_GATEWAY_NAME}`,
-            namespace: obj.meta.namespace,
-            annotations: routeMeta(kind, obj),
-            creationTimestamp: obj.meta.creationTimestamp,
-          },
-          { hosts: [h], gateways: [parent.internalName], http: routes },
-          [origin(obj)],
-        ),
+        config: routeVirtualService(obj, kind, '', count, { hosts: [h], gateways: [parent.internalName], http: routes }),
       });
       count++;
     }
   }
   return out;
+}
+
+/** The VirtualService a route becomes for one host of one parent; `infix` marks TCP and TLS routes (`~tcp`, `~tls`). */
+function routeVirtualService(obj: Resource, kind: string, infix: string, index: number, spec: net.VirtualService): DerivedResource<net.VirtualService> {
+  return derivedResource<net.VirtualService>(
+    'VirtualService',
+    {
+      name: `${obj.meta.name}${infix}~${index}~${KUBERNETES_GATEWAY_NAME}`,
+      namespace: obj.meta.namespace,
+      annotations: routeMeta(kind, obj),
+      creationTimestamp: obj.meta.creationTimestamp,
+    },
+    spec,
+    [origin(obj)],
+  );
 }
 
 type RuleConverter<R> = (ctx: ConversionContext, rule: R, obj: Resource, pos: number, enforceRefGrant: boolean) => ConvertedRule;
@@ -254,17 +259,7 @@ export function tcpRouteVirtualServices(ctx: ConversionContext, gateways: Gatewa
       }
       for (const h of vsHosts) {
         out.push(
-          derivedResource<net.VirtualService>(
-            'VirtualService',
-            {
-              name: `${obj.meta.name}~tcp~${count}~${KUBERNETES_GATEWAY_NAME}`,
-              namespace: obj.meta.namespace,
-              annotations: routeMeta('TCPRoute', obj),
-              creationTimestamp: obj.meta.creationTimestamp,
-            },
-            { hosts: [h], gateways: [parent.internalName], tcp: routes },
-            [origin(obj)],
-          ),
+          routeVirtualService(obj, 'TCPRoute', '~tcp', count, { hosts: [h], gateways: [parent.internalName], tcp: routes }),
         );
         count++;
       }
@@ -314,17 +309,7 @@ export function tlsRouteVirtualServices(ctx: ConversionContext, gateways: Gatewa
       for (const vsHost of vsHosts) {
         const filtered = isMesh(parent) ? compatibleRoutesForHost(routes, vsHost) : routes;
         out.push(
-          derivedResource<net.VirtualService>(
-            'VirtualService',
-            {
-              name: `${obj.meta.name}~tls~${count}~${KUBERNETES_GATEWAY_NAME}`,
-              namespace: obj.meta.namespace,
-              annotations: routeMeta('TLSRoute', obj),
-              creationTimestamp: obj.meta.creationTimestamp,
-            },
-            { hosts: [vsHost], gateways: [parent.internalName], tls: filtered },
-            [origin(obj)],
-          ),
+          routeVirtualService(obj, 'TLSRoute', '~tls', count, { hosts: [vsHost], gateways: [parent.internalName], tls: filtered }),
         );
         count++;
       }
