@@ -1,8 +1,12 @@
 // Wire encoding of xDS responses straight from already packed resources, without intermediate
 // messages. A response is planned when it is queued (its size is known) and written only when
 // gRPC serializes it, into one reused buffer that gRPC copies into its frame at once: no buffer
-// per response, and queued responses hold only references to shared resources. Resources shared
-// by many proxies (the same `Any` object) are hashed once.
+// per response, and queued responses hold only references to shared resources.
+//
+// Responses are made of parts: resource lists shared by every proxy with the same view. A large
+// part is encoded once into a block of repeated-field bytes (protobuf fields may come in any
+// order and repeated fields concatenate), so a response to the thousandth proxy of a view is a
+// few header fields and one memory copy per part instead of thousands of small writes.
 import { createHash } from 'node:crypto';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import type { NamedResource } from '../networking/generator.js';
@@ -47,6 +51,10 @@ class Out {
   bytes(field: number, b: Uint8Array): void {
     this.tag(field);
     this.varint(b.length);
+    this.raw(b);
+  }
+
+  raw(b: Uint8Array): void {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
@@ -81,6 +89,66 @@ function writeAny(out: Out, field: number, a: Any, size: number): void {
   out.varint(size);
   if (a.typeUrl) out.bytes(1, typeUrlBytes(a.typeUrl));
   if (a.value.length) out.bytes(2, a.value);
+}
+
+/** How a part's resources are laid out in a response: repeated `Any` (SotW) or repeated `Resource` (Delta). */
+type Layout = 'sotw' | 'delta';
+
+/** Planned encoding of one part: its size now, its bytes when written. */
+interface PartPlan {
+  size: number;
+  write(out: Out): void;
+}
+
+function sotwEntries(part: readonly NamedResource[]): PartPlan {
+  const sizes = part.map((r) => anySize(r.resource));
+  let size = 0;
+  for (const s of sizes) size += fieldSize(s);
+  return { size, write: (out) => part.forEach((r, i) => writeAny(out, 2, r.resource, sizes[i]!)) };
+}
+
+/** DeltaDiscoveryResponse.resources: Resource {version = content hash, resource, name}. */
+function deltaEntries(part: readonly NamedResource[]): PartPlan {
+  let size = 0;
+  const items = part.map((r) => {
+    const version = contentHash(r.resource);
+    const nameLen = Buffer.byteLength(r.name);
+    const versionLen = Buffer.byteLength(version);
+    const any = anySize(r.resource);
+    const inner = (nameLen ? fieldSize(nameLen) : 0) + (versionLen ? fieldSize(versionLen) : 0) + fieldSize(any);
+    size += fieldSize(inner);
+    return { version, nameLen, versionLen, any, inner };
+  });
+  return {
+    size,
+    write: (out) =>
+      part.forEach((r, i) => {
+        const it = items[i]!;
+        out.tag(2);
+        out.varint(it.inner);
+        if (it.versionLen) out.string(1, it.version, it.versionLen);
+        writeAny(out, 2, r.resource, it.any);
+        if (it.nameLen) out.string(3, r.name, it.nameLen);
+      }),
+  };
+}
+
+/** Parts this large are encoded once into a block and copied from it; smaller ones are written in place. */
+const BLOCK_MIN_RESOURCES = 8;
+const blocks: Record<Layout, WeakMap<readonly NamedResource[], Buffer>> = { sotw: new WeakMap(), delta: new WeakMap() };
+
+function planPart(part: readonly NamedResource[], layout: Layout): PartPlan {
+  const entries = layout === 'sotw' ? sotwEntries : deltaEntries;
+  if (part.length < BLOCK_MIN_RESOURCES) return entries(part);
+  let block = blocks[layout].get(part);
+  if (!block) {
+    const plan = entries(part);
+    const out = new Out(Buffer.allocUnsafe(plan.size));
+    plan.write(out);
+    blocks[layout].set(part, (block = out.buf));
+  }
+  const b = block;
+  return { size: b.length, write: (out) => out.raw(b) };
 }
 
 function stringFields(fields: [number, string][]): { size: number; lens: number[] } {
@@ -126,55 +194,46 @@ export function serializeResponse(r: LazyResponse): Buffer {
   return r.write(scratch);
 }
 
-/** envoy.service.discovery.v3.DiscoveryResponse {version_info, resources, type_url, nonce}. */
-export function discoveryResponse(typeUrl: string, versionInfo: string, nonce: string, resources: readonly Any[]): LazyResponse {
-  const strings: [number, string][] = [
-    [1, versionInfo],
-    [4, typeUrl],
-    [5, nonce],
-  ];
+/** Header strings first, then the parts, then trailing strings. */
+function response(strings: [number, string][], parts: readonly (readonly NamedResource[])[], layout: Layout, trailing: [number, string][] = []): LazyResponse {
   const head = stringFields(strings);
-  const sizes = resources.map(anySize);
-  let total = head.size;
-  for (const s of sizes) total += fieldSize(s);
+  const tail = stringFields(trailing);
+  const plans = parts.filter((p) => p.length).map((p) => planPart(p, layout));
+  let total = head.size + tail.size;
+  for (const p of plans) total += p.size;
   return new LazyResponse(total, (out) => {
     strings.forEach(([f, s], i) => s && out.string(f, s, head.lens[i]!));
-    resources.forEach((a, i) => writeAny(out, 2, a, sizes[i]!));
+    for (const p of plans) p.write(out);
+    trailing.forEach(([f, s], i) => s && out.string(f, s, tail.lens[i]!));
   });
+}
+
+/** envoy.service.discovery.v3.DiscoveryResponse {version_info, resources, type_url, nonce}. */
+export function discoveryResponse(typeUrl: string, versionInfo: string, nonce: string, parts: readonly (readonly NamedResource[])[]): LazyResponse {
+  return response(
+    [
+      [1, versionInfo],
+      [4, typeUrl],
+      [5, nonce],
+    ],
+    parts,
+    'sotw',
+  );
 }
 
 /**
  * envoy.service.discovery.v3.DeltaDiscoveryResponse {system_version_info, resources, type_url,
- * nonce, removed_resources}; each resource as {name, version, resource}.
+ * nonce, removed_resources}; each resource as {name, version (its content hash), resource}.
  */
-export function deltaDiscoveryResponse(typeUrl: string, systemVersionInfo: string, nonce: string, resources: readonly NamedResource[], versions: readonly string[], removed: readonly string[]): LazyResponse {
-  const strings: [number, string][] = [
-    [1, systemVersionInfo],
-    [4, typeUrl],
-    [5, nonce],
-  ];
-  const head = stringFields(strings);
-  let total = head.size;
-  const items = resources.map((r, i) => {
-    const nameLen = Buffer.byteLength(r.name);
-    const versionLen = Buffer.byteLength(versions[i]!);
-    const any = anySize(r.resource);
-    const size = (nameLen ? fieldSize(nameLen) : 0) + (versionLen ? fieldSize(versionLen) : 0) + fieldSize(any);
-    total += fieldSize(size);
-    return { nameLen, versionLen, any, size };
-  });
-  const removedLens = removed.map((n) => Buffer.byteLength(n));
-  for (const n of removedLens) total += fieldSize(n);
-  return new LazyResponse(total, (out) => {
-    strings.forEach(([f, s], i) => s && out.string(f, s, head.lens[i]!));
-    resources.forEach((r, i) => {
-      const it = items[i]!;
-      out.tag(2);
-      out.varint(it.size);
-      if (it.versionLen) out.string(1, versions[i]!, it.versionLen);
-      writeAny(out, 2, r.resource, it.any);
-      if (it.nameLen) out.string(3, r.name, it.nameLen);
-    });
-    removed.forEach((n, i) => out.string(6, n, removedLens[i]!));
-  });
+export function deltaDiscoveryResponse(typeUrl: string, systemVersionInfo: string, nonce: string, parts: readonly (readonly NamedResource[])[], removed: readonly string[]): LazyResponse {
+  return response(
+    [
+      [1, systemVersionInfo],
+      [4, typeUrl],
+      [5, nonce],
+    ],
+    parts,
+    'delta',
+    removed.map((n): [number, string] => [6, n]),
+  );
 }

@@ -80,16 +80,25 @@ function heldHashes(held: Held): Map<string, string> {
 
 /** What a client holds once it has `resources`: references to their shared parts. */
 function holding(resources: readonly NamedResource[]): Held {
-  return { parts: resourceParts(resources) ?? [resources] };
+  return { parts: partsOf(resources) };
 }
 
-/** What differs between what a client holds and a new list: resources new or changed, and names no longer present. */
+/**
+ * What differs between what a client holds and a new list: resources new or changed (as parts,
+ * shared between proxies of one view where possible), and names no longer present.
+ */
 interface Diff {
-  changed: readonly NamedResource[];
+  changed: readonly (readonly NamedResource[])[];
   missing: readonly string[];
 }
 
 const NO_DIFF: Diff = { changed: [], missing: [] };
+
+function changedCount(d: Diff): number {
+  let n = 0;
+  for (const p of d.changed) n += p.length;
+  return n;
+}
 
 /** Same names in the same order: the changed resources by position; undefined when names differ. */
 function alignedDiff(before: readonly NamedResource[], after: readonly NamedResource[]): Diff | undefined {
@@ -97,12 +106,12 @@ function alignedDiff(before: readonly NamedResource[], after: readonly NamedReso
   if (before.length !== after.length) return undefined;
   for (let i = 0; i < after.length; i++) if (before[i]!.name !== after[i]!.name) return undefined;
   const changed = after.filter((r, i) => r !== before[i] && r.resource !== before[i]!.resource && contentHash(r.resource) !== contentHash(before[i]!.resource));
-  return changed.length ? { changed, missing: [] } : NO_DIFF;
+  return changed.length ? { changed: [changed], missing: [] } : NO_DIFF;
 }
 
 /**
  * Proxies that share a view hold the same lists and get the same new ones: a diff is computed
- * once per pair of lists, not once per connection.
+ * once per pair of lists, not once per connection (and its result is one shared part).
  */
 const diffs = new WeakMap<readonly NamedResource[], { next: readonly NamedResource[]; diff: Diff | undefined }>();
 
@@ -114,11 +123,17 @@ function cachedAlignedDiff(before: readonly NamedResource[], after: readonly Nam
   return d;
 }
 
+function partsOf(resources: readonly NamedResource[]): readonly (readonly NamedResource[])[] {
+  return resourceParts(resources) ?? [resources];
+}
+
 function diff(held: Held, resources: readonly NamedResource[]): Diff {
+  const next = partsOf(resources);
   if ('parts' in held) {
-    const next = resourceParts(resources) ?? [resources];
+    // Nothing held yet (a new stream): everything is new, in its shared parts.
+    if (held.parts.every((p) => p.length === 0)) return { changed: next, missing: [] };
     if (next.length === held.parts.length) {
-      const changed: NamedResource[] = [];
+      const changed: (readonly NamedResource[])[] = [];
       let aligned = true;
       for (let i = 0; i < next.length && aligned; i++) {
         const d = cachedAlignedDiff(held.parts[i]!, next[i]!);
@@ -137,7 +152,7 @@ function diff(held: Held, resources: readonly NamedResource[]): Diff {
   }
   const missing: string[] = [];
   for (const n of m.keys()) if (!present.has(n)) missing.push(n);
-  return { changed, missing };
+  return { changed: changed.length ? [changed] : [], missing };
 }
 
 export class XdsServer<S> {
@@ -454,18 +469,17 @@ export class XdsServer<S> {
       }
       // What the client holds from now on: shared with other watches unless it keeps extras.
       w.held = kept.length ? { map: new Map([...resources.map((r): [string, string] => [r.name, contentHash(r.resource)]), ...kept]) } : holding(resources);
-      const updated = d!.changed;
-      if (!force && updated.length === 0 && removed.length === 0) return;
-      bytes = deltaDiscoveryResponse(w.typeUrl, version, nonce, updated, updated.map((r) => contentHash(r.resource)), removed);
+      if (!force && changedCount(d!) === 0 && removed.length === 0) return;
+      bytes = deltaDiscoveryResponse(w.typeUrl, version, nonce, d!.changed, removed);
     } else if (!force && this.hooks.partialSotw?.(conn.session, w.typeUrl)) {
       w.held = holding(resources);
-      if (d!.changed.length === 0) return;
-      bytes = discoveryResponse(w.typeUrl, version, nonce, d!.changed.map((r) => r.resource));
+      if (changedCount(d!) === 0) return;
+      bytes = discoveryResponse(w.typeUrl, version, nonce, d!.changed);
     } else {
-      const unchanged = !!d && d.changed.length === 0 && d.missing.length === 0;
+      const unchanged = !!d && changedCount(d) === 0 && d.missing.length === 0;
       w.held = holding(resources);
       if (unchanged) return;
-      bytes = discoveryResponse(w.typeUrl, version, nonce, resources.map((r) => r.resource));
+      bytes = discoveryResponse(w.typeUrl, version, nonce, partsOf(resources));
     }
     w.nonceSent = nonce;
     w.versionSent = version;
