@@ -1,6 +1,6 @@
 // Loading config: every rejected resource is named with file, line, kind, namespace/name and field.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatConfigError, parseYaml } from '../pilot/config/parse.js';
@@ -125,6 +125,54 @@ describe('directory source', () => {
       await source.reload();
       assert.equal(source.store.list('VirtualService').length, 0);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('follows edits through the watcher: a changed file, a new directory, a removed file and a removed directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isthmus-watch-'));
+    const route = (host: string, subset = 'v5') => vs(`  hosts: [${host}]\n  http: [{route: [{destination: {host: ${host}, subset: ${subset}}}]}]\n`, host);
+    const source = new DirectoryConfigSource(dir);
+    const changed = () => new Promise<void>((resolve) => { const off = source.store.onChange(() => { off(); resolve(); }); });
+    const hosts = () => source.store.list<net.VirtualService>('VirtualService').map((r) => `${r.meta.name}:${r.spec.http?.[0]?.route?.[0]?.destination?.subset}`).sort();
+    try {
+      mkdirSync(join(dir, 'team-a'));
+      writeFileSync(join(dir, 'team-a', 'a.yaml'), route('a'));
+      writeFileSync(join(dir, 'b.yaml'), route('b'));
+      await source.load();
+      source.watch(10);
+      assert.deepEqual(hosts(), ['a:v5', 'b:v5']);
+
+      let next = changed();
+      writeFileSync(join(dir, 'team-a', 'a.yaml'), route('a', 'v7'));
+      await next;
+      assert.deepEqual(hosts(), ['a:v7', 'b:v5']);
+
+      next = changed();
+      mkdirSync(join(dir, 'team-c'));
+      writeFileSync(join(dir, 'team-c', 'c.yaml'), route('c'));
+      await next;
+      assert.deepEqual(hosts(), ['a:v7', 'b:v5', 'c:v5']);
+
+      next = changed();
+      rmSync(join(dir, 'b.yaml'));
+      await next;
+      assert.deepEqual(hosts(), ['a:v7', 'c:v5']);
+
+      next = changed();
+      rmSync(join(dir, 'team-a'), { recursive: true });
+      await next;
+      assert.deepEqual(hosts(), ['c:v5']);
+
+      // Hidden and non-config files are not config.
+      writeFileSync(join(dir, '.b.yaml.swp'), route('b'));
+      writeFileSync(join(dir, 'notes.txt'), route('b'));
+      next = changed();
+      writeFileSync(join(dir, 'team-c', 'c.yaml'), route('c', 'v9'));
+      await next;
+      assert.deepEqual(hosts(), ['c:v9']);
+    } finally {
+      source.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

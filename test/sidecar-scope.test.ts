@@ -102,4 +102,35 @@ describe('Sidecar scope', () => {
     assert.deepEqual([...(plan.select?.(proxyIn('a')) ?? [])], [TYPE.endpoint]);
     assert.deepEqual([...(plan.select?.(proxyIn('b')) ?? ['undefined'])], []);
   });
+
+  it('an endpoint move rebuilds everything only for the workloads at the addresses that moved', () => {
+    const slice = (addresses: string[]) => `apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: a}
+spec:
+  clusterIP: 10.96.1.1
+  ports:
+  - {name: http, port: 80}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: api-1
+  namespace: a
+  labels: {kubernetes.io/service-name: api}
+addressType: IPv4
+ports:
+- {name: http, port: 8080}
+endpoints:
+${addresses.map((a) => `- addresses: [${a}]`).join('\n')}`;
+    const plan = planPush(pushFromYaml(slice(['10.1.0.1', '10.1.0.2'])), pushFromYaml(slice(['10.1.0.1', '10.1.0.3'])), {
+      changed: new Set(['EndpointSlice/a/api-1']),
+      kinds: new Set(['EndpointSlice']),
+    });
+    const at = (ip: string) => proxyFromNode({ id: `sidecar~${ip}~api-x.a~a.svc.cluster.local`, metadata: { NAMESPACE: 'a' } });
+    assert.equal(plan.scope, 'eds');
+    assert.deepEqual([...(plan.select?.(at('10.1.0.1')) ?? ['everything'])], [TYPE.endpoint], 'a pod whose endpoint stayed gets endpoints only');
+    assert.equal(plan.select?.(at('10.1.0.2')), undefined, 'the pod that left the service is rebuilt');
+    assert.equal(plan.select?.(at('10.1.0.3')), undefined, 'the pod that joined it is rebuilt');
+  });
 });

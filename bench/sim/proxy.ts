@@ -63,6 +63,19 @@ function namesBlock(field: number, names: string[]): Buffer {
   return b;
 }
 
+/**
+ * One buffer per worker for messages that arrive in several chunks (all large ones do: HTTP/2
+ * DATA frames are 16 KiB). A message is read synchronously and nothing keeps views into it, so
+ * the next message may reuse the memory: a fresh allocation per message would page-fault in
+ * gigabytes during a cold start and cost the simulator more CPU than reading them.
+ */
+let assemblyBuffer = Buffer.allocUnsafe(0);
+
+function assembly(n: number): Buffer {
+  if (assemblyBuffer.length < n) assemblyBuffer = Buffer.allocUnsafe(Math.max(n, 2 * assemblyBuffer.length, 1 << 20));
+  return assemblyBuffer.subarray(0, n);
+}
+
 function emptyPhase(): PhaseStats {
   return { responses: 0, bytes: 0, firstAt: 0, lastAckAt: 0, byType: {} };
 }
@@ -212,7 +225,7 @@ export class SimProxy {
       out = first;
       this.chunks.shift();
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = assembly(n);
       let off = 0;
       while (off < n) {
         const c = this.chunks[0]!;

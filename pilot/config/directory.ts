@@ -1,7 +1,7 @@
 // The embedded config source: a directory of YAML/JSON files, watched for changes
 // (like istiod's --configDir). Files are re-parsed only when their mtime or size changes.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { formatConfigError, parseYaml, type ConfigError, type ParseResult } from './parse.js';
@@ -9,6 +9,11 @@ import { keyOf, type Resource } from './resource.js';
 import { MemoryConfigStore } from './store.js';
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
+
+/** A config file by its path under the directory: YAML or JSON, nothing hidden on the way. */
+function isConfigFile(relativePath: string): boolean {
+  return CONFIG_FILE.test(relativePath) && !relativePath.split(/[\\/]/).some((part) => part.startsWith('.'));
+}
 
 interface FileState {
   mtimeMs: number;
@@ -47,6 +52,9 @@ export class DirectoryConfigSource {
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private reloading: Promise<void> = Promise.resolve();
+  /** Paths the watcher reported since the last reload, or a full rescan when it could not name one. */
+  private pendingPaths = new Set<string>();
+  private pendingFull = false;
 
   constructor(readonly dir: string, private readonly log?: Logger) {}
 
@@ -55,11 +63,17 @@ export class DirectoryConfigSource {
     await this.reload();
   }
 
-  /** Starts watching; changes are reloaded after `settleMs` of quiet. */
+  /**
+   * Starts watching; changes are reloaded after `settleMs` of quiet. Only the files the watcher
+   * named are read again (a large directory is not listed on every edit); an event without a
+   * name, or naming a directory, rescans everything.
+   */
   watch(settleMs = 50): void {
-    this.watcher = watch(this.dir, { recursive: true }, () => {
+    this.watcher = watch(this.dir, { recursive: true }, (_event, filename) => {
+      if (filename) this.pendingPaths.add(join(this.dir, filename.toString()));
+      else this.pendingFull = true;
       clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => void this.reload(), settleMs);
+      this.reloadTimer = setTimeout(() => void this.reloadPending(), settleMs);
     });
     this.watcher.on('error', (err) => this.log?.error({ err, dir: this.dir }, 'config directory watch failed'));
   }
@@ -71,22 +85,59 @@ export class DirectoryConfigSource {
 
   /** Re-scans the directory; serialized so overlapping events never interleave. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.scan()).catch((err) => {
+    return this.serialized(() => this.scan());
+  }
+
+  private reloadPending(): Promise<void> {
+    const only = this.pendingFull ? undefined : [...this.pendingPaths];
+    this.pendingPaths = new Set();
+    this.pendingFull = false;
+    return this.serialized(() => this.scan(only));
+  }
+
+  private serialized(run: () => Promise<void>): Promise<void> {
+    this.reloading = this.reloading.then(run).catch((err) => {
       this.log?.error({ err, dir: this.dir }, 'config directory reload failed');
     });
     return this.reloading;
   }
 
-  private async scan(): Promise<void> {
-    const paths = (await listFiles(this.dir)).sort();
+  /**
+   * The config files after a change to `only` (or after listing the directory), with the stat of
+   * each file that may have changed; undefined when `only` cannot be applied on its own (it names
+   * a directory, or something gone that was not a known file).
+   */
+  private async candidates(only?: string[]): Promise<{ paths: string[]; stats: Map<string, Stats | undefined> } | undefined> {
+    if (!only) {
+      const paths = (await listFiles(this.dir)).sort();
+      // All at once: one await per file would cost an event-loop turn each, seconds in a large
+      // directory while pushes keep the loop busy. (A file removed since the listing has no stat.)
+      const infos = await Promise.all(paths.map((path) => stat(path).catch(() => undefined)));
+      return { paths, stats: new Map(paths.map((p, i) => [p, infos[i]])) };
+    }
+    const infos = await Promise.all(only.map((path) => stat(path).catch(() => undefined)));
+    const known = new Set(this.files.keys());
+    const stats = new Map<string, Stats | undefined>();
+    for (let i = 0; i < only.length; i++) {
+      const path = only[i]!;
+      const info = infos[i];
+      if (info?.isDirectory() || (!info && !known.has(path))) return undefined;
+      if (!info) known.delete(path);
+      else if (info.isFile() && isConfigFile(relative(this.dir, path))) {
+        known.add(path);
+        stats.set(path, info);
+      }
+    }
+    return { paths: [...known].sort(), stats };
+  }
+
+  private async scan(only?: string[]): Promise<void> {
+    const found = (await this.candidates(only)) ?? (await this.candidates());
+    const { paths, stats } = found!;
     const present = new Set(paths);
     for (const p of this.files.keys()) if (!present.has(p)) this.files.delete(p);
 
-    // All at once: one await per file would cost an event-loop turn each, seconds in a large
-    // directory while pushes keep the loop busy. (A file removed since the listing has no stat.)
-    const infos = await Promise.all(paths.map((path) => stat(path).catch(() => undefined)));
-    const changed = paths.flatMap((path, i) => {
-      const info = infos[i];
+    const changed = [...stats].flatMap(([path, info]) => {
       const prev = this.files.get(path);
       return info && !(prev && prev.mtimeMs === info.mtimeMs && prev.size === info.size) ? [{ path, info }] : [];
     });

@@ -14,7 +14,7 @@ import { parseSubsetKey } from './names.js';
 import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import type { NamedResource, Watch } from './generator.js';
-import { destinationRuleLabelsKey, objectId } from './view.js';
+import { destinationRuleLabelsKey, objectId, sharedList } from './view.js';
 import { portTrafficPolicy, subsetTrafficPolicy } from './cluster-policy.js';
 import { applyLocalityLb, effectiveLbSetting, localityFingerprint, localityMayDependOnProxy, localityViewKey, type LbSetting, type LocalityGroup } from './locality-lb.js';
 import { parseLocality } from '../model/locality.js';
@@ -153,7 +153,7 @@ export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterN
 
 /** EDS for a watch: proxies of one Sidecar scope subscribing to the same names share the list. */
 export function loadAssignments(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const build = () => watch.names.map((name) => loadAssignmentResource(push, proxy, name));
+  const build = () => sharedList(push, 'eds', watch.names.map((name) => loadAssignmentResource(push, proxy, name)));
   // Locality load balancing can make assignments differ between proxies of one scope.
   return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}|${localityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`, build) : build();
 }

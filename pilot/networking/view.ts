@@ -15,6 +15,16 @@ export function objectId(o: object | undefined): number {
   return id;
 }
 
+/**
+ * The first list built in this push with exactly these elements (the same objects in the same
+ * order). Views whose keys differ (say, one per namespace) often assemble identical lists from
+ * shared pieces; returning one array lets the xDS server encode, diff and hold it once for all.
+ */
+export function sharedList<T extends object>(push: PushContext, kind: string, list: T[]): T[] {
+  if (list.length < 2) return list;
+  return push.memo(`shared|${kind}|${list.map(objectId).join(',')}`, () => list);
+}
+
 function hasSourceLabels(matches: readonly { sourceLabels?: Record<string, string> }[] | undefined): boolean {
   return !!matches?.some((m) => m.sourceLabels && Object.keys(m.sourceLabels).length > 0);
 }

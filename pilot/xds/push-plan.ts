@@ -27,6 +27,30 @@ const ENDPOINT_KINDS = new Set(['EndpointSlice', 'Pod']);
 const FULL: PushPlan = { scope: 'full' };
 
 /**
+ * Addresses whose endpoints of one service differ before and after: the workloads there serve
+ * the service differently (or no longer, or newly) and need their inbound config rebuilt. Other
+ * pods of the service keep theirs.
+ */
+function movedAddresses(before: readonly IstioEndpoint[], after: readonly IstioEndpoint[]): string[] {
+  const byAddress = (eps: readonly IstioEndpoint[]) => {
+    const m = new Map<string, string[]>();
+    for (const ep of eps) {
+      const list = m.get(ep.address) ?? [];
+      list.push(JSON.stringify(ep));
+      m.set(ep.address, list);
+    }
+    return m;
+  };
+  const a = byAddress(before);
+  const b = byAddress(after);
+  const out: string[] = [];
+  for (const address of new Set([...a.keys(), ...b.keys()])) {
+    if ((a.get(address) ?? []).sort().join('\n') !== (b.get(address) ?? []).sort().join('\n')) out.push(address);
+  }
+  return out;
+}
+
+/**
  * Endpoint-only changes of ordinary Kubernetes services (a VIP, client-side load balancing):
  * the addresses that came or went, or undefined when the change reaches further than EDS
  * (services added or redefined, headless or DNS services, changed workload identities, which
@@ -49,7 +73,7 @@ function endpointChange(prev: PushContext, next: PushContext): { addresses: Set<
     if (key(before) !== key(after)) return undefined;
     if (after.registry !== 'Kubernetes' || after.resolution !== 'ClientSideLB' || after.addresses.length === 0) return undefined;
     if (serviceIdentities(prev, before).join() !== serviceIdentities(next, after).join()) return undefined;
-    for (const ep of [...epsBefore, ...epsAfter]) addresses.add(ep.address);
+    for (const address of movedAddresses(epsBefore, epsAfter)) addresses.add(address);
     hosts.add(after.hostname);
   }
   return { addresses, hosts };

@@ -28,7 +28,7 @@ import { concatResources, type NamedResource, type Watch } from '../generator.js
 import { proxyServiceInstances } from './instances.js';
 import { dynamicDnsCluster, dynamicDnsViewKey } from './dynamic-dns.js';
 import { applyUpstreamTls } from '../upstream-tls.js';
-import { destinationRuleLabelsKey, objectId } from '../view.js';
+import { destinationRuleLabelsKey, objectId, sharedList } from '../view.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -209,7 +209,9 @@ function serviceClusters(push: PushContext, proxy: Proxy, svc: Service): NamedRe
 }
 
 export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}|${dnsLocalityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`, () => push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc)));
+  const outbound = push.memo(`cds/outbound|${push.sidecarScopeKey(proxy)}|${dnsLocalityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`, () =>
+    sharedList(push, 'cds/outbound', push.servicesFor(proxy).flatMap((svc) => serviceClusters(push, proxy, svc))),
+  );
   const fixed = push.memo('cds/fixed', () => {
     const blackhole = baseCluster(push, BLACKHOLE_CLUSTER);
     blackhole.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STATIC };
