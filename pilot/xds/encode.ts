@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import type { NamedResource } from '../networking/generator.js';
+import { FramePool, type SelfFraming } from './grpc-frames.js';
 
 const hashes = new WeakMap<Any, string>();
 
@@ -161,12 +162,33 @@ function stringFields(fields: [number, string][]): { size: number; lens: number[
   return { size, lens };
 }
 
+/** Frames of responses in flight; each returns to the pool once written to its socket. */
+const frames = new FramePool();
+
 /** A response whose bytes are written only when gRPC serializes it. */
-export class LazyResponse {
+export class LazyResponse implements SelfFraming {
+  private frame?: Buffer;
+
   constructor(
     readonly size: number,
     private readonly writeTo: (out: Out) => void,
   ) {}
+
+  /** The gRPC frame (flag, length, message) in a pooled buffer, held until `written`. */
+  grpcFrame(): Buffer {
+    const frame = frames.take(this.size + 5);
+    frame[0] = 0;
+    frame.writeUInt32BE(this.size, 1);
+    this.write(frame.subarray(5));
+    this.frame = frame;
+    return frame;
+  }
+
+  /** The frame reached the socket: its buffer may carry the next response. */
+  written(): void {
+    if (this.frame) frames.give(this.frame);
+    this.frame = undefined;
+  }
 
   /** Writes into `buf` (at least `size` bytes). */
   write(buf: Buffer): Buffer {
@@ -186,7 +208,8 @@ let scratch = Buffer.allocUnsafe(0);
 
 /**
  * The bytes of a response, valid until the next call: gRPC copies them into its frame
- * synchronously (its `serialize` then copy), so one buffer serves every response.
+ * synchronously (its `serialize` then copy), so one buffer serves every response. Used only
+ * where grpc-js could not be taught self-framing (see grpc-frames.ts).
  */
 export function serializeResponse(r: LazyResponse): Buffer {
   if (r.size > SCRATCH_MAX) return r.toBuffer();

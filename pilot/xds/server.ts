@@ -14,6 +14,7 @@ import {
 import { resourceParts, type NamedResource, type Watch } from '../networking/generator.js';
 import { Connection, type Held, type WatchState } from './connection.js';
 import { contentHash, deltaDiscoveryResponse, discoveryResponse, LazyResponse, serializeResponse } from './encode.js';
+import { installSelfFraming } from './grpc-frames.js';
 import { metricType, type XdsMetrics } from './metrics.js';
 import { readSotwRequest, type SotwRequest } from './request-wire.js';
 import { encodingOf, internNames, namesId, namesList, rememberEncoding, sameNames } from './subscriptions.js';
@@ -174,6 +175,7 @@ export class XdsServer<S> {
     opts: XdsServerOptions = {},
   ) {
     this.maxBuffered = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
+    installSelfFraming();
     this.sliceMs = opts.sliceMs ?? 20;
   }
 
@@ -509,6 +511,10 @@ export class XdsServer<S> {
     timer.unref();
     conn.inFlight += n;
     this.inFlight += n;
-    stream.write(response, release);
+    // Called only once the bytes are on the socket (not on errors): the frame can be reused.
+    stream.write(response, () => {
+      response.written();
+      release();
+    });
   }
 }
