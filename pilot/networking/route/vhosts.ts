@@ -6,7 +6,8 @@ import { MESH_GATEWAY, type PushContext, type ResolvedVirtualService } from '../
 import { hostMatches } from '../../model/host.js';
 import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
-import { serviceAddressesForProxy } from '../../model/addresses.js';
+import { addressViewKey, serviceAddressesForProxy } from '../../model/addresses.js';
+import { objectId } from '../view.js';
 import { domainName, ipv6Compliant, subsetKey } from '../names.js';
 import { defaultOutboundRoute, routesForVirtualService, type RouteContext } from './translate.js';
 import { hashPolicy } from './hash.js';
@@ -17,6 +18,8 @@ interface VhostSource {
   hostname: string;
   service?: Service;
   routes: Route[];
+  /** The routes are shared by every view with the same service and DestinationRule (no VirtualService). */
+  sharedRoutes?: boolean;
 }
 
 export function routeContext(push: PushContext, proxy: Proxy, gateways = new Set([MESH_GATEWAY])): RouteContext {
@@ -86,8 +89,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
   for (const svc of unclaimed) {
     // An alias answers through the service it names (its domains are on that service's virtual host).
     if (svc.resolution === 'Alias') continue;
-    const cluster = subsetKey('outbound', '', svc.hostname, port);
-    sources.push({ hostname: svc.hostname, service: svc, routes: [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, push.mesh.defaultHttpRetryPolicy, serviceHash(push, proxy, svc, port))] });
+    sources.push({ hostname: svc.hostname, service: svc, routes: defaultServiceRoutes(push, proxy, svc, port), sharedRoutes: true });
   }
 
   const usedNames = new Set<string>();
@@ -100,7 +102,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
     if (usedNames.has(name)) continue;
     usedNames.add(name);
     const { domains, altHosts } = src.service
-      ? serviceDomains(src.service, port, proxy)
+      ? sharedServiceDomains(push, src.service, port, proxy)
       : { domains: proxy.generator === 'grpc' ? [ipv6Compliant(src.hostname), name] : [ipv6Compliant(src.hostname)], altHosts: [] as string[] };
     const unique = domains.filter((d) => {
       const lower = d.toLowerCase();
@@ -109,9 +111,32 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
       usedDomains.add(lower);
       return true;
     });
-    if (unique.length) out.push(create(VirtualHostSchema, { name, domains: unique, routes: src.routes, includeRequestAttemptCount: true }));
+    if (unique.length === 0) continue;
+    const build = () => create(VirtualHostSchema, { name, domains: unique, routes: src.routes, includeRequestAttemptCount: true });
+    // Shared pieces make a shared virtual host (and one encoding of it, see sidecar/routes.ts).
+    const shareable = src.sharedRoutes && src.service && unique.length === domains.length;
+    out.push(shareable ? push.memo(`vh|${name}|${objectId(domains)}|${objectId(src.routes)}`, build) : build());
   }
   return out;
+}
+
+/** A service port's default route (no VirtualService), shared by views that pick the same DestinationRule. */
+function defaultServiceRoutes(push: PushContext, proxy: Proxy, svc: Service, port: number): Route[] {
+  return push.memo(`vh/default|${objectId(svc)}|${port}|${objectId(push.destinationRuleFor(proxy, svc))}`, () => {
+    const cluster = subsetKey('outbound', '', svc.hostname, port);
+    return [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, push.mesh.defaultHttpRetryPolicy, serviceHash(push, proxy, svc, port))];
+  });
+}
+
+/**
+ * `serviceDomains`, shared between proxies for which it is the same: same generator, addresses
+ * and, per host, the same relation of the host to the proxy's DNS domain (its own namespace or
+ * another), so one namespace's proxies and another's share the virtual hosts of third parties.
+ */
+function sharedServiceDomains(push: PushContext, svc: Service, port: number, proxy: Proxy): { domains: string[]; altHosts: string[] } {
+  const hosts = [svc.hostname, ...(svc.aliases ?? []).map((a) => a.hostname)];
+  const relation = hosts.map((h) => altVirtualHostsKey(h, proxy.dnsDomain)).join(',');
+  return push.memo(`vh/domains|${objectId(svc)}|${port}|${proxy.generator === 'grpc'}|${addressViewKey(proxy)}|${relation}`, () => serviceDomains(svc, port, proxy));
 }
 
 function isHttpOrSniffed(p: string): boolean {
@@ -140,6 +165,16 @@ export function serviceDomains(svc: Service, port: number, proxy: Proxy): { doma
   }
   for (const vip of serviceAddressesForProxy(svc, proxy)) if (vip && vip !== '0.0.0.0' && !vip.includes('/')) add(domains, vip);
   return { domains, altHosts };
+}
+
+/** What of `proxyDomain` `altVirtualHosts(hostname, …)` reads: equal keys give equal names. */
+export function altVirtualHostsKey(hostname: string, proxyDomain: string): string {
+  const at = proxyDomain.indexOf('.svc.');
+  if (at < 0) return proxyDomain;
+  const svcAt = hostname.indexOf('.svc.');
+  const dot = hostname.indexOf('.');
+  const sameNamespace = svcAt > 0 && dot >= 0 && hostname.slice(dot + 1, svcAt) === proxyDomain.slice(0, at);
+  return `${proxyDomain.slice(at + 1)}|${sameNamespace}`;
 }
 
 /** Istio's GenerateAltVirtualHosts: the other names a host answers to for a proxy of `proxyDomain` (port 0: without port). */

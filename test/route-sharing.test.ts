@@ -1,0 +1,56 @@
+// Route configurations of proxies in different namespaces share the virtual hosts that are the
+// same for both (third parties' services), keep apart those that differ (a namespace's own short
+// names), and a sniffed port's copy never changes the shared ones.
+import assert from 'node:assert/strict';
+import { toBinary } from '@bufbuild/protobuf';
+import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
+import { VirtualHostSchema } from '../gen/envoy/config/route/v3/route_components_pb.js';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { TYPE } from '../pilot/networking/envoy.js';
+import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
+import { pushFromYaml } from './support/push.js';
+import { generate, resourceProblems, unpack } from './support/resources.js';
+
+const service = (name: string, ns: string, ip: string) => `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  clusterIP: ${ip}
+  ports:
+  - {name: http, port: 80}`;
+
+const yaml = [service('a', 'a', '10.96.0.1'), service('b', 'b', '10.96.0.2'), service('c', 'c', '10.96.0.3')].join('\n---\n');
+const proxyIn = (ns: string) => proxyFromNode({ id: `sidecar~10.1.0.9~app.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns } });
+
+describe('route configurations shared between namespaces', () => {
+  it('third-party virtual hosts are the same bytes; a namespace gets short names only for its own services', () => {
+    const push = pushFromYaml(yaml);
+    const [ra, rb] = ['a', 'b'].map((ns) => generate(sidecarGenerators, push, proxyIn(ns), TYPE.route, ['80'])[0]!);
+    for (const r of [ra, rb]) assert.deepEqual(resourceProblems(r), []);
+    const [a, b] = [ra, rb].map((r) => unpack<RouteConfiguration>(r));
+    const vhost = (rc: RouteConfiguration, name: string) => rc.virtualHosts.find((v) => v.name === name)!;
+    const c80 = 'c.c.svc.cluster.local:80';
+    assert.ok(Buffer.from(toBinary(VirtualHostSchema, vhost(a, c80))).equals(Buffer.from(toBinary(VirtualHostSchema, vhost(b, c80)))));
+    assert.ok(vhost(a, c80).domains.includes('c.c'));
+    assert.ok(!vhost(a, c80).domains.includes('c'));
+    assert.ok(vhost(a, 'a.a.svc.cluster.local:80').domains.includes('a'), "a proxy's own namespace answers to the bare name");
+    assert.ok(!vhost(b, 'a.a.svc.cluster.local:80').domains.includes('a'), 'another namespace does not');
+    assert.ok(vhost(b, 'b.b.svc.cluster.local:80').domains.includes('b'));
+    assert.deepEqual(
+      a.virtualHosts.map((v) => v.name),
+      ['a.a.svc.cluster.local:80', 'b.b.svc.cluster.local:80', 'c.c.svc.cluster.local:80', 'allow_any'],
+    );
+    assert.equal(a.name, '80');
+    assert.equal(a.validateClusters, false);
+    assert.equal(a.ignorePortInHostMatching, true);
+  });
+
+  it("a sniffed port's route configuration matches any host without touching the shared virtual host", () => {
+    const push = pushFromYaml(yaml);
+    const proxy = proxyIn('a');
+    const sniffed = unpack<RouteConfiguration>(generate(sidecarGenerators, push, proxy, TYPE.route, ['c.c.svc.cluster.local:80'])[0]!);
+    assert.deepEqual(sniffed.virtualHosts.map((v) => v.domains), [['*']]);
+    const shared = unpack<RouteConfiguration>(generate(sidecarGenerators, push, proxy, TYPE.route, ['80'])[0]!);
+    assert.ok(shared.virtualHosts.find((v) => v.name === 'c.c.svc.cluster.local:80')!.domains.includes('c.c.svc.cluster.local'));
+  });
+});
