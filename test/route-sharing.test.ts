@@ -2,11 +2,12 @@
 // same for both (third parties' services), keep apart those that differ (a namespace's own short
 // names), and a sniffed port's copy never changes the shared ones.
 import assert from 'node:assert/strict';
-import { toBinary } from '@bufbuild/protobuf';
+import { equals, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ListenerSchema, type Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHostSchema } from '../gen/envoy/config/route/v3/route_components_pb.js';
 import { proxyFromNode } from '../pilot/model/proxy.js';
-import { TYPE } from '../pilot/networking/envoy.js';
+import { packWithItems, TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
 import { pushFromYaml } from './support/push.js';
 import { generate, resourceProblems, unpack } from './support/resources.js';
@@ -52,5 +53,18 @@ describe('route configurations shared between namespaces', () => {
     assert.deepEqual(sniffed.virtualHosts.map((v) => v.domains), [['*']]);
     const shared = unpack<RouteConfiguration>(generate(sidecarGenerators, push, proxy, TYPE.route, ['80'])[0]!);
     assert.ok(shared.virtualHosts.find((v) => v.name === 'c.c.svc.cluster.local:80')!.domains.includes('c.c.svc.cluster.local'));
+  });
+
+  it('packing with shared items decodes to the message toBinary would have made', () => {
+    const push = pushFromYaml(yaml);
+    const proxy = proxyIn('a');
+    const [inbound] = generate(sidecarGenerators, push, proxy, TYPE.listener, ['virtualInbound']);
+    assert.deepEqual(resourceProblems(inbound!), []);
+    const listener = unpack<Listener>(inbound!);
+    assert.ok(listener.filterChains.length > 0);
+    const whole = toBinary(ListenerSchema, listener);
+    const again = packWithItems(ListenerSchema, { ...listener, filterChains: [] }, ListenerSchema.field.filterChains, listener.filterChains);
+    assert.ok(equals(ListenerSchema, fromBinary(ListenerSchema, again.value), fromBinary(ListenerSchema, whole)));
+    assert.throws(() => packWithItems(ListenerSchema, listener, ListenerSchema.field.name, []), /not a repeated message field/);
   });
 });

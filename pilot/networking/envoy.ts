@@ -1,6 +1,7 @@
 // Small builders for Envoy messages used everywhere in translation.
-import { create, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { anyPack, type Any, DurationSchema, type Duration } from '@bufbuild/protobuf/wkt';
+import { create, toBinary, type DescField, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { anyPack, AnySchema, type Any, DurationSchema, type Duration } from '@bufbuild/protobuf/wkt';
 import { ApiVersion, ConfigSourceSchema, type ConfigSource } from '../../gen/envoy/config/core/v3/config_source_pb.js';
 
 export const TYPE = {
@@ -18,6 +19,32 @@ export function duration(seconds: number): Duration {
 
 export function pack<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Any {
   return anyPack(schema, message);
+}
+
+/** Encodings of messages shared by many resources (virtual hosts, filter chains), by object. */
+const encoded = new WeakMap<object, Uint8Array>();
+
+/**
+ * Packs `head` with `items` appended as its repeated message field `field` (left empty in
+ * `head`). An item object that many resources hold (one route configuration per namespace repeats
+ * most virtual hosts) is encoded once; protobuf parsers accept fields in any order and concatenate
+ * repeated ones. Items must not change after they were first packed.
+ */
+export function packWithItems<H extends DescMessage>(headSchema: H, head: MessageShape<H>, field: DescField, items: readonly object[]): Any {
+  if (field.fieldKind !== 'list' || field.listKind !== 'message' || field.parent !== headSchema) throw new Error(`packWithItems: ${field.name} is not a repeated message field of ${headSchema.typeName}`);
+  const itemSchema = field.message;
+  const writer = new BinaryWriter();
+  for (const item of items) {
+    let bytes = encoded.get(item);
+    if (!bytes) encoded.set(item, (bytes = toBinary(itemSchema, item as MessageShape<typeof itemSchema>)));
+    writer.tag(field.number, WireType.LengthDelimited).bytes(bytes);
+  }
+  const front = toBinary(headSchema, head);
+  const back = writer.finish();
+  const value = new Uint8Array(front.length + back.length);
+  value.set(front);
+  value.set(back, front.length);
+  return create(AnySchema, { typeUrl: `type.googleapis.com/${headSchema.typeName}`, value });
 }
 
 /** The ADS config source Istio puts on RDS/EDS references. */

@@ -24,7 +24,7 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { effectiveMtls, mtlsForPort, type EffectiveMtls, type MtlsMode } from '../../model/authn.js';
 import { parseProtocol, type Protocol } from '../../model/service.js';
-import { duration } from '../envoy.js';
+import { duration, packWithItems } from '../envoy.js';
 import { BLACKHOLE_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, subsetKey, VIRTUAL_INBOUND_LISTENER } from '../names.js';
 import { downstreamTlsSocket, inboundMtlsContext, serverTlsContext, type ServerTls } from '../tls.js';
 import { listenerFilter, socketAddress, WILDCARD } from './common.js';
@@ -287,15 +287,25 @@ export function virtualInboundListener(push: PushContext, proxy: Proxy): Listene
 export function virtualInboundResource(push: PushContext, proxy: Proxy): NamedResource {
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
-  const key = `lds/virtualInbound|${mtls.mode}|${[...mtls.perPort].map(([p, m]) => `${p}=${m}`).join(',')}|${JSON.stringify(configs)}`;
-  return push.memo(key, () => ({ name: VIRTUAL_INBOUND_LISTENER, resource: anyPack(ListenerSchema, buildVirtualInbound(push, mtls, configs)) }));
+  const modes = mtlsKey(mtls);
+  return push.memo(`lds/virtualInbound|${modes}|${JSON.stringify(configs)}`, () => {
+    // The passthrough chains depend only on the mTLS modes and service ports: every workload of
+    // one kind has the same, so they are built (and encoded, see packWithItems) once.
+    const ports = new Set(configs.map((c) => c.targetPort));
+    const passthrough = push.memo(`lds/virtualInbound/passthrough|${modes}|${[...ports].sort((a, b) => a - b).join(',')}`, () => passthroughChains(push, mtls, ports));
+    const listener = buildVirtualInbound(push, mtls, configs, passthrough);
+    const chains = listener.filterChains;
+    listener.filterChains = [];
+    return { name: VIRTUAL_INBOUND_LISTENER, resource: packWithItems(ListenerSchema, listener, ListenerSchema.field.filterChains, chains) };
+  });
 }
 
-function buildVirtualInbound(push: PushContext, mtls: EffectiveMtls, configs: ChainConfig[]): Listener {
-  const chains = [
-    ...passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort))),
-    ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort))),
-  ];
+function mtlsKey(mtls: EffectiveMtls): string {
+  return `${mtls.mode}|${[...mtls.perPort].map(([p, m]) => `${p}=${m}`).join(',')}`;
+}
+
+function buildVirtualInbound(push: PushContext, mtls: EffectiveMtls, configs: ChainConfig[], passthrough = passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort)))): Listener {
+  const chains = [...passthrough, ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort)))];
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),

@@ -1,8 +1,6 @@
 // RDS for Envoy sidecars: one route configuration per outbound HTTP port, named by the port.
-import { create, toBinary } from '@bufbuild/protobuf';
-import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
-import { RouteConfigurationSchema, type RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
+import { create } from '@bufbuild/protobuf';
+import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHostSchema, type VirtualHost } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
@@ -11,7 +9,7 @@ import { defaultOutboundRoute } from '../route/translate.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { outboundViewKey } from '../view.js';
-import { TYPE } from '../envoy.js';
+import { packWithItems } from '../envoy.js';
 import { addressViewKey } from '../../model/addresses.js';
 import { allowAnyDynamicDns, dynamicDnsVirtualHost } from './dynamic-dns.js';
 
@@ -68,27 +66,6 @@ function routeConfig(push: PushContext, proxy: Proxy, name: string): NamedResour
   virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (!sniffed) virtualHosts.push(catchAllVirtualHost(push, proxy));
   const rc = create(RouteConfigurationSchema, { name, validateClusters: false, ignorePortInHostMatching: true, maxDirectResponseBodySizeBytes: 1024 * 1024 });
-  return { name, resource: packRouteConfiguration(rc, virtualHosts) };
-}
-
-/** Encodings of virtual hosts: one route configuration per namespace repeats most of them. */
-const encodedVirtualHosts = new WeakMap<VirtualHost, Uint8Array>();
-
-/**
- * A route configuration packed from `rc` and its virtual hosts, each encoded once however many
- * route configurations hold it (repeated fields concatenate on the wire).
- */
-function packRouteConfiguration(rc: RouteConfiguration, virtualHosts: readonly VirtualHost[]): Any {
-  const writer = new BinaryWriter();
-  for (const vh of virtualHosts) {
-    let bytes = encodedVirtualHosts.get(vh);
-    if (!bytes) encodedVirtualHosts.set(vh, (bytes = toBinary(VirtualHostSchema, vh)));
-    writer.tag(2, WireType.LengthDelimited).bytes(bytes);
-  }
-  const head = toBinary(RouteConfigurationSchema, rc);
-  const hosts = writer.finish();
-  const value = new Uint8Array(head.length + hosts.length);
-  value.set(head);
-  value.set(hosts, head.length);
-  return create(AnySchema, { typeUrl: TYPE.route, value });
+  // Virtual hosts are shared between namespaces' route configurations: each is encoded once.
+  return { name, resource: packWithItems(RouteConfigurationSchema, rc, RouteConfigurationSchema.field.virtualHosts, virtualHosts) };
 }
