@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { equals, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ListenerSchema, type Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
-import { VirtualHostSchema } from '../gen/envoy/config/route/v3/route_components_pb.js';
+import { VirtualHostSchema, type Route } from '../gen/envoy/config/route/v3/route_components_pb.js';
 import { proxyFromNode } from '../pilot/model/proxy.js';
 import { packWithItems, TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
@@ -66,5 +66,26 @@ describe('route configurations shared between namespaces', () => {
     const again = packWithItems(ListenerSchema, { ...listener, filterChains: [] }, ListenerSchema.field.filterChains, listener.filterChains);
     assert.ok(equals(ListenerSchema, fromBinary(ListenerSchema, again.value), fromBinary(ListenerSchema, whole)));
     assert.throws(() => packWithItems(ListenerSchema, listener, ListenerSchema.field.name, []), /not a repeated message field/);
+  });
+
+  it("a VirtualService's routes are shared unless they read the caller: a sourceNamespace match keeps them apart", () => {
+    const vs = (name: string, host: string, match: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: c}
+spec:
+  hosts: [${host}]
+  http:
+  - ${match}route: [{destination: {host: c, subset: v2}}]
+  - route: [{destination: {host: c}}]`;
+    const push = pushFromYaml([yaml, vs('to-c', 'c', 'match: [{uri: {prefix: /v2}}]\n    '), service('d', 'c', '10.96.0.4'), vs('to-d', 'd', 'match: [{sourceNamespace: a}]\n    ')].join('\n---\n'));
+    const [a, b] = ['a', 'b'].map((ns) => unpack<RouteConfiguration>(generate(sidecarGenerators, push, proxyIn(ns), TYPE.route, ['80'])[0]!));
+    const routes = (rc: RouteConfiguration, vhost: string) => rc.virtualHosts.find((v) => v.name === vhost)!.routes;
+    const c = 'c.c.svc.cluster.local:80';
+    const d = 'd.c.svc.cluster.local:80';
+    assert.equal(routes(a, c).length, 2);
+    assert.deepEqual(routes(a, c), routes(b, c));
+    const cluster = (r: Route) => (r.action.case === 'route' && r.action.value.clusterSpecifier.case === 'cluster' ? r.action.value.clusterSpecifier.value : '');
+    assert.deepEqual(routes(a, d).map(cluster), ['outbound|80|v2|c.c.svc.cluster.local'], 'namespace a matches the source namespace (a catch-all for it)');
+    assert.deepEqual(routes(b, d).map(cluster), ['outbound|80||c.c.svc.cluster.local'], 'namespace b does not');
   });
 });

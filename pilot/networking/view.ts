@@ -43,7 +43,8 @@ function routesDependOnLabels(push: PushContext): boolean {
   );
 }
 
-function sortedLabels(proxy: Proxy): string {
+/** The proxy's labels as a key (order-independent). */
+export function labelsKey(proxy: Proxy): string {
   return JSON.stringify(Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
@@ -53,7 +54,7 @@ function sortedLabels(proxy: Proxy): string {
  * proxies whose keys include this.
  */
 export function destinationRuleLabelsKey(push: PushContext, proxy: Proxy): string {
-  return push.destinationRulesDependOnLabels ? sortedLabels(proxy) : '';
+  return push.destinationRulesDependOnLabels ? labelsKey(proxy) : '';
 }
 
 /** Pod addresses of headless services: a proxy at one of them gets no listener for itself. */
@@ -75,7 +76,7 @@ function headlessAddresses(push: PushContext): ReadonlySet<string> {
  */
 export function outboundViewKey(push: PushContext, proxy: Proxy): string {
   // Routes read DestinationRules too (consistent-hash keys).
-  const labels = routesDependOnLabels(push) ? sortedLabels(proxy) : destinationRuleLabelsKey(push, proxy);
+  const labels = routesDependOnLabels(push) ? labelsKey(proxy) : destinationRuleLabelsKey(push, proxy);
   const ip = proxy.ipAddresses[0] && headlessAddresses(push).has(proxy.ipAddresses[0]) ? proxy.ipAddresses[0] : '';
   return `${proxy.generator}|${proxy.type}|${push.sidecarScopeKey(proxy)}|${proxy.dnsDomain}|${labels}|${ip}`;
 }

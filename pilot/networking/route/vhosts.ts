@@ -3,11 +3,11 @@
 import { create } from '@bufbuild/protobuf';
 import { VirtualHostSchema, type Route, type VirtualHost } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { MESH_GATEWAY, type PushContext, type ResolvedVirtualService } from '../../model/push-context.js';
-import { hostMatches } from '../../model/host.js';
+import { hostMatches, resolveShortname } from '../../model/host.js';
 import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
 import { addressViewKey, serviceAddressesForProxy } from '../../model/addresses.js';
-import { objectId } from '../view.js';
+import { labelsKey, objectId } from '../view.js';
 import { domainName, ipv6Compliant, subsetKey } from '../names.js';
 import { defaultOutboundRoute, routesForVirtualService, type RouteContext } from './translate.js';
 import { hashPolicy } from './hash.js';
@@ -18,7 +18,7 @@ interface VhostSource {
   hostname: string;
   service?: Service;
   routes: Route[];
-  /** The routes are shared by every view with the same service and DestinationRule (no VirtualService). */
+  /** The routes come from a memo keyed by everything they depend on (see the functions below). */
   sharedRoutes?: boolean;
 }
 
@@ -73,7 +73,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
       ? push.virtualServices.filter((vs) => allowed.has(vs) && vs.gateways.includes(MESH_GATEWAY) && (vs.exportTo.has('*') || vs.exportTo.has(proxy.namespace)))
       : [...claimed.keys()];
   for (const vs of vsList) {
-    const routes = routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec: vs.resource.spec, annotations: vs.resource.meta.annotations }, port);
+    const routes = sharedVirtualServiceRoutes(push, proxy, ctx, vs, port);
     const svcs = claimed.get(vs) ?? [];
     if (routes.length === 0) {
       unclaimed.push(...svcs);
@@ -84,7 +84,7 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
         if (!onPort.some((s) => hostMatches(h, s.hostname))) sources.push({ hostname: h, routes });
       }
     }
-    for (const svc of svcs) sources.push({ hostname: svc.hostname, service: svc, routes });
+    for (const svc of svcs) sources.push({ hostname: svc.hostname, service: svc, routes, sharedRoutes: true });
   }
   for (const svc of unclaimed) {
     // An alias answers through the service it names (its domains are on that service's virtual host).
@@ -118,6 +118,36 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
     out.push(shareable ? push.memo(`vh|${name}|${objectId(domains)}|${objectId(src.routes)}`, build) : build());
   }
   return out;
+}
+
+/** Hosts a VirtualService's HTTP routes send or mirror to, as written. */
+function destinationHosts(spec: ResolvedVirtualService['resource']['spec']): string[] {
+  const hosts = new Set<string>();
+  for (const http of spec.http ?? []) {
+    for (const r of http.route ?? []) if (r.destination?.host) hosts.add(r.destination.host);
+    if (http.mirror?.host) hosts.add(http.mirror.host);
+    for (const m of http.mirrors ?? []) if (m.destination?.host) hosts.add(m.destination.host);
+  }
+  return [...hosts];
+}
+
+/**
+ * A VirtualService's routes on a port, shared between proxies for which they come out the same.
+ * Translation reads the proxy only through source matches (namespace, labels), its generator,
+ * and the service and DestinationRule each destination host resolves to for it.
+ */
+function sharedVirtualServiceRoutes(push: PushContext, proxy: Proxy, ctx: RouteContext, vs: ResolvedVirtualService, port: number): Route[] {
+  const spec = vs.resource.spec;
+  const matches = (spec.http ?? []).flatMap((h) => h.match ?? []);
+  const namespace = matches.some((m) => m.sourceNamespace) ? proxy.namespace : '';
+  const labels = matches.some((m) => m.sourceLabels && Object.keys(m.sourceLabels).length > 0) ? labelsKey(proxy) : '';
+  const destinations = destinationHosts(spec).map((h) => {
+    const svc = push.serviceForHostname(proxy, resolveShortname(h, vs.namespace, push.domainSuffix));
+    return `${objectId(svc)}:${objectId(svc && push.destinationRuleFor(proxy, svc))}`;
+  });
+  return push.memo(`vh/vs|${objectId(vs)}|${port}|${proxy.generator}|${namespace}|${labels}|${destinations.join(',')}`, () =>
+    routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec, annotations: vs.resource.meta.annotations }, port),
+  );
 }
 
 /** A service port's default route (no VirtualService), shared by views that pick the same DestinationRule. */
