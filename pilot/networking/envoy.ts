@@ -1,6 +1,6 @@
 // Small builders for Envoy messages used everywhere in translation.
 import { create, toBinary, type DescField, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
-import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { WireType } from '@bufbuild/protobuf/wire';
 import { anyPack, AnySchema, type Any, DurationSchema, type Duration } from '@bufbuild/protobuf/wkt';
 import { ApiVersion, ConfigSourceSchema, type ConfigSource } from '../../gen/envoy/config/core/v3/config_source_pb.js';
 
@@ -33,18 +33,38 @@ const encoded = new WeakMap<object, Uint8Array>();
 export function packWithItems<H extends DescMessage>(headSchema: H, head: MessageShape<H>, field: DescField, items: readonly object[]): Any {
   if (field.fieldKind !== 'list' || field.listKind !== 'message' || field.parent !== headSchema) throw new Error(`packWithItems: ${field.name} is not a repeated message field of ${headSchema.typeName}`);
   const itemSchema = field.message;
-  const writer = new BinaryWriter();
-  for (const item of items) {
+  const tag = varint(field.number * 8 + WireType.LengthDelimited);
+  const front = toBinary(headSchema, head);
+  const parts = items.map((item) => {
     let bytes = encoded.get(item);
     if (!bytes) encoded.set(item, (bytes = toBinary(itemSchema, item as MessageShape<typeof itemSchema>)));
-    writer.tag(field.number, WireType.LengthDelimited).bytes(bytes);
-  }
-  const front = toBinary(headSchema, head);
-  const back = writer.finish();
-  const value = new Uint8Array(front.length + back.length);
+    return bytes;
+  });
+  let size = front.length;
+  for (const b of parts) size += tag.length + varint(b.length).length + b.length;
+  const value = new Uint8Array(size);
   value.set(front);
-  value.set(back, front.length);
+  let at = front.length;
+  for (const b of parts) {
+    value.set(tag, at);
+    at += tag.length;
+    const len = varint(b.length);
+    value.set(len, at);
+    at += len.length;
+    value.set(b, at);
+    at += b.length;
+  }
   return create(AnySchema, { typeUrl: `type.googleapis.com/${headSchema.typeName}`, value });
+}
+
+function varint(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Uint8Array.from(out);
 }
 
 /** The ADS config source Istio puts on RDS/EDS references. */
