@@ -1,5 +1,5 @@
 // Small builders for Envoy messages used everywhere in translation.
-import { create, toBinary, type DescField, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { clearField, create, toBinary, type DescField, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { WireType } from '@bufbuild/protobuf/wire';
 import { anyPack, AnySchema, type Any, DurationSchema, type Duration } from '@bufbuild/protobuf/wkt';
 import { ApiVersion, ConfigSourceSchema, type ConfigSource } from '../../gen/envoy/config/core/v3/config_source_pb.js';
@@ -23,24 +23,41 @@ export function pack<Desc extends DescMessage>(schema: Desc, message: MessageSha
 
 /** Encodings of messages shared by many resources (virtual hosts, filter chains), by object. */
 const encoded = new WeakMap<object, Uint8Array>();
+/** Items packed once already: a second packing is the sign that they are shared. */
+const packed = new WeakSet<object>();
 
 /**
- * Packs `head` with `items` appended as its repeated message field `field` (left empty in
- * `head`). An item object that many resources hold (one route configuration per namespace repeats
- * most virtual hosts) is encoded once; protobuf parsers accept fields in any order and concatenate
- * repeated ones. Items must not change after they were first packed.
+ * Packs `head` with `items` as its repeated message field `field` (left empty in `head`), into
+ * exactly the bytes `toBinary` makes of the whole message. Items packed before (one route
+ * configuration per namespace repeats most virtual hosts) are encoded once and copied after
+ * that; a first packing is one plain `toBinary`. Items must not change after they were packed.
  */
 export function packWithItems<H extends DescMessage>(headSchema: H, head: MessageShape<H>, field: DescField, items: readonly object[]): Any {
   if (field.fieldKind !== 'list' || field.listKind !== 'message' || field.parent !== headSchema) throw new Error(`packWithItems: ${field.name} is not a repeated message field of ${headSchema.typeName}`);
+  const typeUrl = `type.googleapis.com/${headSchema.typeName}`;
+  if (!items.some((item) => packed.has(item))) {
+    for (const item of items) packed.add(item);
+    return create(AnySchema, { typeUrl, value: toBinary(headSchema, { ...head, [field.localName]: items } as MessageShape<H>) });
+  }
+  // toBinary writes fields by number, unknown fields last: fields below `field`, the items, the rest.
+  const below = { ...head } as MessageShape<H>;
+  const above = { ...head } as MessageShape<H>;
+  for (const f of headSchema.fields) {
+    if (f.number < field.number) clearField(above, f);
+    else if (f.number > field.number) clearField(below, f);
+  }
+  (below as { $unknown?: unknown }).$unknown = undefined;
   const itemSchema = field.message;
-  const tag = varint(field.number * 8 + WireType.LengthDelimited);
-  const front = toBinary(headSchema, head);
   const parts = items.map((item) => {
+    packed.add(item);
     let bytes = encoded.get(item);
     if (!bytes) encoded.set(item, (bytes = toBinary(itemSchema, item as MessageShape<typeof itemSchema>)));
     return bytes;
   });
-  let size = front.length;
+  const front = toBinary(headSchema, below);
+  const back = toBinary(headSchema, above);
+  const tag = varint(field.number * 8 + WireType.LengthDelimited);
+  let size = front.length + back.length;
   for (const b of parts) size += tag.length + varint(b.length).length + b.length;
   const value = new Uint8Array(size);
   value.set(front);
@@ -54,7 +71,8 @@ export function packWithItems<H extends DescMessage>(headSchema: H, head: Messag
     value.set(b, at);
     at += b.length;
   }
-  return create(AnySchema, { typeUrl: `type.googleapis.com/${headSchema.typeName}`, value });
+  value.set(back, at);
+  return create(AnySchema, { typeUrl, value });
 }
 
 function varint(n: number): Uint8Array {
