@@ -140,7 +140,8 @@ export class PushContext {
    * whose view (the key) is the same. The key must name everything the value depends on.
    */
   memo<T>(key: string, build: () => T): T {
-    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const known = this.memos.get(key);
+    if (known !== undefined || this.memos.has(key)) return known as T;
     const value = build();
     this.memos.set(key, value);
     return value;
