@@ -11,9 +11,10 @@ import {
   type DeltaDiscoveryRequest,
   type DiscoveryRequest,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { resourceParts, type NamedResource, type Watch } from '../networking/generator.js';
-import { Connection, type Held, type WatchState } from './connection.js';
+import type { NamedResource, Watch } from '../networking/generator.js';
+import { Connection, type WatchState } from './connection.js';
 import { contentHash, deltaDiscoveryResponse, discoveryResponse, LazyResponse, serializeResponse } from './encode.js';
+import { changedCount, diff, heldHashes, holding, partsOf } from './held.js';
 import { installSelfFraming } from './grpc-frames.js';
 import { metricType, type XdsMetrics } from './metrics.js';
 import { readSotwRequest, type SotwRequest } from './request-wire.js';
@@ -71,90 +72,6 @@ interface Entry<S> {
 
 /** A write whose bytes no longer count against the budget after this long (a client that stopped reading). */
 const STALLED_WRITE_MS = 10_000;
-
-function heldHashes(held: Held): Map<string, string> {
-  if ('map' in held) return held.map;
-  const m = new Map<string, string>();
-  for (const part of held.parts) for (const r of part) m.set(r.name, contentHash(r.resource));
-  return m;
-}
-
-/** What a client holds once it has `resources`: references to their shared parts. */
-function holding(resources: readonly NamedResource[]): Held {
-  return { parts: partsOf(resources) };
-}
-
-/**
- * What differs between what a client holds and a new list: resources new or changed (as parts,
- * shared between proxies of one view where possible), and names no longer present.
- */
-interface Diff {
-  changed: readonly (readonly NamedResource[])[];
-  missing: readonly string[];
-}
-
-const NO_DIFF: Diff = { changed: [], missing: [] };
-
-function changedCount(d: Diff): number {
-  let n = 0;
-  for (const p of d.changed) n += p.length;
-  return n;
-}
-
-/** Same names in the same order: the changed resources by position; undefined when names differ. */
-function alignedDiff(before: readonly NamedResource[], after: readonly NamedResource[]): Diff | undefined {
-  if (before === after) return NO_DIFF;
-  if (before.length !== after.length) return undefined;
-  for (let i = 0; i < after.length; i++) if (before[i]!.name !== after[i]!.name) return undefined;
-  const changed = after.filter((r, i) => r !== before[i] && r.resource !== before[i]!.resource && contentHash(r.resource) !== contentHash(before[i]!.resource));
-  return changed.length ? { changed: [changed], missing: [] } : NO_DIFF;
-}
-
-/**
- * Proxies that share a view hold the same lists and get the same new ones: a diff is computed
- * once per pair of lists, not once per connection (and its result is one shared part).
- */
-const diffs = new WeakMap<readonly NamedResource[], { next: readonly NamedResource[]; diff: Diff | undefined }>();
-
-function cachedAlignedDiff(before: readonly NamedResource[], after: readonly NamedResource[]): Diff | undefined {
-  const cached = diffs.get(before);
-  if (cached?.next === after) return cached.diff;
-  const d = alignedDiff(before, after);
-  diffs.set(before, { next: after, diff: d });
-  return d;
-}
-
-function partsOf(resources: readonly NamedResource[]): readonly (readonly NamedResource[])[] {
-  return resourceParts(resources) ?? [resources];
-}
-
-function diff(held: Held, resources: readonly NamedResource[]): Diff {
-  const next = partsOf(resources);
-  if ('parts' in held) {
-    // Nothing held yet (a new stream): everything is new, in its shared parts.
-    if (held.parts.every((p) => p.length === 0)) return { changed: next, missing: [] };
-    if (next.length === held.parts.length) {
-      const changed: (readonly NamedResource[])[] = [];
-      let aligned = true;
-      for (let i = 0; i < next.length && aligned; i++) {
-        const d = cachedAlignedDiff(held.parts[i]!, next[i]!);
-        if (d) changed.push(...d.changed);
-        else aligned = false;
-      }
-      if (aligned) return changed.length ? { changed, missing: [] } : NO_DIFF;
-    }
-  }
-  const m = heldHashes(held);
-  const present = new Set<string>();
-  const changed: NamedResource[] = [];
-  for (const r of resources) {
-    present.add(r.name);
-    if (m.get(r.name) !== contentHash(r.resource)) changed.push(r);
-  }
-  const missing: string[] = [];
-  for (const n of m.keys()) if (!present.has(n)) missing.push(n);
-  return { changed: changed.length ? [changed] : [], missing };
-}
 
 export class XdsServer<S> {
   private readonly connections = new Map<string, Entry<S>>();
