@@ -18,8 +18,6 @@ interface VhostSource {
   hostname: string;
   service?: Service;
   routes: Route[];
-  /** The routes come from a memo keyed by everything they depend on (see the functions below). */
-  sharedRoutes?: boolean;
 }
 
 export function routeContext(push: PushContext, proxy: Proxy, gateways = new Set([MESH_GATEWAY])): RouteContext {
@@ -84,12 +82,12 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
         if (!onPort.some((s) => hostMatches(h, s.hostname))) sources.push({ hostname: h, routes });
       }
     }
-    for (const svc of svcs) sources.push({ hostname: svc.hostname, service: svc, routes, sharedRoutes: true });
+    for (const svc of svcs) sources.push({ hostname: svc.hostname, service: svc, routes });
   }
   for (const svc of unclaimed) {
     // An alias answers through the service it names (its domains are on that service's virtual host).
     if (svc.resolution === 'Alias') continue;
-    sources.push({ hostname: svc.hostname, service: svc, routes: defaultServiceRoutes(push, proxy, svc, port), sharedRoutes: true });
+    sources.push({ hostname: svc.hostname, service: svc, routes: defaultServiceRoutes(push, proxy, svc, port) });
   }
 
   const usedNames = new Set<string>();
@@ -113,8 +111,9 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
     });
     if (unique.length === 0) continue;
     const build = () => create(VirtualHostSchema, { name, domains: unique, routes: src.routes, includeRequestAttemptCount: true });
-    // Shared pieces make a shared virtual host (and one encoding of it, see sidecar/routes.ts).
-    const shareable = src.sharedRoutes && src.service && unique.length === domains.length;
+    // A service's routes and domains come from memos (see below): shared pieces make a shared
+    // virtual host, and one encoding of it (sidecar/routes.ts).
+    const shareable = src.service && unique.length === domains.length;
     out.push(shareable ? push.memo(`vh|${name}|${objectId(domains)}|${objectId(src.routes)}`, build) : build());
   }
   return out;

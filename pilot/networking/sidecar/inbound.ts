@@ -294,9 +294,7 @@ export function virtualInboundResource(push: PushContext, proxy: Proxy): NamedRe
     const ports = new Set(configs.map((c) => c.targetPort));
     const passthrough = push.memo(`lds/virtualInbound/passthrough|${modes}|${[...ports].sort((a, b) => a - b).join(',')}`, () => passthroughChains(push, mtls, ports));
     const listener = buildVirtualInbound(push, mtls, configs, passthrough);
-    const chains = listener.filterChains;
-    listener.filterChains = [];
-    return { name: VIRTUAL_INBOUND_LISTENER, resource: packWithItems(ListenerSchema, listener, ListenerSchema.field.filterChains, chains) };
+    return { name: VIRTUAL_INBOUND_LISTENER, resource: packWithItems(ListenerSchema, { ...listener, filterChains: [] }, ListenerSchema.field.filterChains, listener.filterChains) };
   });
 }
 

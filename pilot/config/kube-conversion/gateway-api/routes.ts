@@ -53,6 +53,16 @@ function cloneRoute<T>(r: T): T {
   return structuredClone(r);
 }
 
+/** Copies of mesh routes that match only on the parent's port (a match-less route gains one). */
+function boundToPort<R extends { match?: { port?: number }[] }>(routes: R[], port: number): R[] {
+  return routes.map((r) => {
+    const c = cloneRoute(r);
+    for (const m of c.match ?? []) m.port = port;
+    if (!c.match?.length) c.match = [{ port }] as R['match'];
+    return c;
+  });
+}
+
 /** A VirtualService before merging, with its merge key (Istio's RouteWithKey). */
 export interface KeyedVirtualService {
   key: string;
@@ -86,14 +96,8 @@ function keyedHttpVirtualServices(
       routes = converted.mesh.routes;
       routeKey = obj.meta.namespace;
       if (parent.ref.port !== undefined) {
-        const port = parent.ref.port;
-        routes = routes.map((r) => {
-          const c = cloneRoute(r);
-          for (const m of c.match ?? []) m.port = port;
-          if (!c.match?.length) c.match = [{ port }];
-          return c;
-        });
-        routeKey += `/${port}`;
+        routes = boundToPort(routes, parent.ref.port);
+        routeKey += `/${parent.ref.port}`;
       }
       vsHosts = meshHosts(ctx, parent, obj.meta.namespace);
     }
@@ -247,13 +251,7 @@ export function tcpRouteVirtualServices(ctx: ConversionContext, gateways: Gatewa
       if (isMesh(parent)) {
         routes = converted.mesh.routes;
         if (parent.ref.port !== undefined) {
-          const port = parent.ref.port;
-          routes = routes.map((r) => {
-            const c = cloneRoute(r);
-            for (const m of c.match ?? []) m.port = port;
-            if (!c.match?.length) c.match = [{ port }];
-            return c;
-          });
+          routes = boundToPort(routes, parent.ref.port);
         }
         vsHosts = meshHosts(ctx, parent, obj.meta.namespace);
       }
