@@ -8,8 +8,9 @@
 import * as http2 from 'node:http2';
 import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { KnownLists, type Reuse } from './same-bytes.js';
 import { encodeStrings, grpcFrame, Writer } from './wire.js';
-import { clusterEdsSpan, fingerprint, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, spanString, TYPE, type Span } from './xds-scan.js';
+import { clusterEdsSpan, deltaResource, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, sotwResource, spanString, TYPE, type Span } from './xds-scan.js';
 
 export interface ProxySpec {
   /** Istio node id: `sidecar~IP~POD.NS~NS.svc.cluster.local`. */
@@ -45,8 +46,34 @@ const SHORT: Record<string, string> = { [TYPE.listener]: 'lds', [TYPE.route]: 'r
 
 /** Subscriptions are interned per worker, so thousands of proxies with the same names share one list and its encoding. */
 const interned = new Map<string, string[]>();
-/** EDS names derived from CDS responses, by fingerprint of their bytes. */
-const derivedEds = new Map<string, string[]>();
+/** The names one resource makes a proxy ask for: a cluster's EDS name, a listener's RDS names, a route's clusters. */
+type Refs = string | string[] | undefined;
+
+/** What each resource of a SotW response references, reused across proxies receiving the same resources. */
+const sotwRefs = new KnownLists<Refs>();
+/** Delta: each resource's name and what it references. */
+const deltaRefs = new KnownLists<[string, Refs]>();
+
+/** Every name the resources reference, as one interned subscription. */
+function referencedNames(refs: Iterable<Refs>): string[] {
+  const all = new Set<string>();
+  for (const r of refs) {
+    if (typeof r === 'string') all.add(r);
+    else if (r) for (const n of r) all.add(n);
+  }
+  return intern(all);
+}
+
+/** The subscription a response's references make; the reused leading part's is computed once per worker. */
+function subscription<V>(r: Reuse<V>, refsOf: (v: V) => Refs): string[] {
+  const rest = r.values.slice(r.reused).map(refsOf);
+  const known = r.known;
+  if (!known || rest.some((x) => x !== undefined && x.length > 0)) return referencedNames(r.values.map(refsOf));
+  return known.byPrefix(r.reused, () => referencedNames(known.values.slice(0, r.reused).map(refsOf)));
+}
+
+const FOLLOW: Record<string, string> = { [TYPE.cluster]: TYPE.endpoint, [TYPE.listener]: TYPE.route, [TYPE.route]: TYPE.cluster };
+
 const encodedNames = new WeakMap<string[], Buffer>();
 
 function intern(names: Iterable<string>): string[] {
@@ -122,7 +149,7 @@ export class SimProxy {
   /** SotW: version and nonce of the last response per type (sent back with ACKs and subscription changes). */
   private readonly last = new Map<string, { version: string; nonce: string }>();
   /** Delta: what each held resource references (cluster → EDS name, listener → RDS names). */
-  private readonly held = new Map<string, Map<string, string | string[]>>();
+  private readonly held = new Map<string, Map<string, Refs>>();
 
   constructor(readonly spec: ProxySpec) {}
 
@@ -264,65 +291,50 @@ export class SimProxy {
   }
 
   private onSotw(buf: Buffer): string {
-    const env = readSotwResponse(buf, false);
+    const env = readSotwResponse(buf);
     this.last.set(env.typeUrl, { version: env.version, nonce: env.nonce });
     if (this.derives(env.typeUrl)) {
-      const follow = this.references(env.typeUrl, buf, readSotwResponse(buf, true).resources);
-      if (follow) this.subscribe(follow.typeUrl, follow.names);
+      const r = sotwRefs.values(env.typeUrl, buf, env.resources, (field) => this.refsOf(env.typeUrl, buf, sotwResource(buf, field)));
+      this.subscribe(FOLLOW[env.typeUrl]!, subscription(r, (v) => v));
     }
     this.send(env.typeUrl, this.subs.get(env.typeUrl), env.version, env.nonce);
     return env.typeUrl;
   }
 
   private onDelta(buf: Buffer): string {
-    const env = readDeltaResponse(buf, false);
+    const env = readDeltaResponse(buf);
     if (this.derives(env.typeUrl)) {
-      const r = readDeltaResponse(buf, true);
-      let held = this.held.get(r.typeUrl);
-      if (!held) this.held.set(r.typeUrl, (held = new Map()));
-      for (const name of r.removed) held.delete(name);
-      for (const res of r.resources) {
+      const r = deltaRefs.values(env.typeUrl, buf, env.resources, (field): [string, Refs] => {
+        const res = deltaResource(buf, field);
         const name = spanString(buf, res.name);
-        const refs = res.value ? this.references(r.typeUrl, buf, [res.value], { span: res.name, value: name })!.names : [];
-        held.set(name, refs.length === 1 ? refs[0]! : refs);
+        return [name, res.value ? this.refsOf(env.typeUrl, buf, res.value, { span: res.name, value: name }) : undefined];
+      });
+      const held = this.held.get(env.typeUrl);
+      let names: string[];
+      if (!held?.size && !env.removed.length) {
+        this.held.set(env.typeUrl, new Map(r.values));
+        names = subscription(r, (v) => v[1]);
+      } else {
+        const map = held ?? new Map<string, Refs>();
+        this.held.set(env.typeUrl, map);
+        for (const name of env.removed) map.delete(name);
+        for (const [name, refs] of r.values) map.set(name, refs);
+        names = referencedNames(map.values());
       }
-      const all = new Set<string>();
-      for (const names of held.values()) {
-        if (typeof names === 'string') all.add(names);
-        else for (const n of names) all.add(n);
-      }
-      this.subscribe(r.typeUrl === TYPE.cluster ? TYPE.endpoint : r.typeUrl === TYPE.listener ? TYPE.route : TYPE.cluster, intern(all));
+      this.subscribe(FOLLOW[env.typeUrl]!, names);
     }
     this.sendDelta(env.typeUrl, [], [], env.nonce);
     return env.typeUrl;
   }
 
-  /** The names a response makes the proxy ask for next: EDS from clusters, RDS from listeners, CDS from routes (gRPC). */
-  private references(typeUrl: string, buf: Buffer, resources: Span[], clusterName?: { span: Span; value: string }): { typeUrl: string; names: string[] } | undefined {
+  /** What one packed resource references (`name`: a Delta resource's name, Istio's usual EDS name). */
+  private refsOf(typeUrl: string, buf: Buffer, value: Span, name?: { span: Span; value: string }): Refs {
     if (typeUrl === TYPE.cluster) {
-      const spans: Span[] = [];
-      const nameSpan: Span = { start: 0, end: 0 };
-      for (const span of resources) {
-        const eds = clusterEdsSpan(buf, span, nameSpan);
-        if (eds) spans.push(eds);
-      }
-      if (clusterName) return { typeUrl: TYPE.endpoint, names: spans.map((sp) => spanString(buf, sp, clusterName)) };
-      // Proxies of one view get the same clusters: derive their EDS names once per worker.
-      const key = fingerprint(buf, spans);
-      let names = derivedEds.get(key);
-      if (!names) derivedEds.set(key, (names = intern(spans.map((sp) => spanString(buf, sp)))));
-      return { typeUrl: TYPE.endpoint, names };
+      const eds = clusterEdsSpan(buf, value);
+      return eds && spanString(buf, eds, name);
     }
-    if (typeUrl === TYPE.listener) {
-      const out = new Set<string>();
-      for (const span of resources) listenerRoutes(buf, span, out);
-      return { typeUrl: TYPE.route, names: intern(out) };
-    }
-    if (typeUrl === TYPE.route && this.spec.kind === 'grpc') {
-      const out = new Set<string>();
-      for (const span of resources) routeClusters(buf, span, out);
-      return { typeUrl: TYPE.cluster, names: intern(out) };
-    }
+    if (typeUrl === TYPE.listener) return [...listenerRoutes(buf, value)];
+    if (typeUrl === TYPE.route) return [...routeClusters(buf, value)];
     return undefined;
   }
 

@@ -1,8 +1,7 @@
 // What a simulated proxy must learn from xDS responses, read straight from the wire: response
 // envelopes (SotW and Delta), the RDS names listeners reference, the clusters routes reference
 // and the EDS names of clusters. Nothing else is decoded, and names are decoded only when they
-// are new: a worker keeps what it derived from identical bytes (thousands of proxies receive the
-// same clusters), so simulating a proxy costs far less than serving it.
+// are new. What is derived from identical bytes is kept per worker (same-bytes.ts).
 import { WT_I32, WT_I64, WT_LEN, WT_VARINT } from './wire.js';
 
 export const TYPE = {
@@ -27,6 +26,8 @@ class Fields {
   start = 0;
   end = 0;
   varint = 0;
+  /** Where the current field (its tag) starts. */
+  tagStart = 0;
 
   constructor(
     private readonly buf: Uint8Array,
@@ -48,6 +49,7 @@ class Fields {
 
   next(): boolean {
     if (this.pos >= this.limit) return false;
+    this.tagStart = this.pos;
     const tag = this.readVarint();
     this.field = Math.floor(tag / 8);
     this.wireType = tag & 7;
@@ -105,21 +107,35 @@ export interface Envelope {
   version: string;
   typeUrl: string;
   nonce: string;
+  /** Each resource's whole field (tag, length and value), in order. */
+  resources: Span[];
 }
 
-/** SotW response: envelope and the value span of each resource. */
-export function readSotwResponse(buf: Buffer, withResources: boolean): Envelope & { resources: Span[] } {
-  const r = { version: '', typeUrl: '', nonce: '', resources: [] as Span[] };
+/** The value of the length-delimited field spanning `field` (tag and length included). */
+function fieldValue(buf: Buffer, field: Span): Span {
+  const f = new Fields(buf, field.start, field.end);
+  f.next();
+  return { start: f.start, end: f.end };
+}
+
+/** SotW response: the envelope and where each resource (`Any`) is. */
+export function readSotwResponse(buf: Buffer): Envelope {
+  const r: Envelope = { version: '', typeUrl: '', nonce: '', resources: [] };
   const f = new Fields(buf, 0, buf.length);
   while (f.next()) {
     if (f.wireType !== WT_LEN) continue;
     if (f.field === 1) r.version = str(buf, f.start, f.end);
-    else if (f.field === 2) {
-      if (withResources) r.resources.push(anyValue(buf, f.start, f.end)!);
-    } else if (f.field === 4) r.typeUrl = str(buf, f.start, f.end);
+    else if (f.field === 2) r.resources.push({ start: f.tagStart, end: f.end });
+    else if (f.field === 4) r.typeUrl = str(buf, f.start, f.end);
     else if (f.field === 5) r.nonce = str(buf, f.start, f.end);
   }
   return r;
+}
+
+/** The packed resource of a SotW resource field. */
+export function sotwResource(buf: Buffer, field: Span): Span {
+  const any = fieldValue(buf, field);
+  return anyValue(buf, any.start, any.end)!;
 }
 
 export interface DeltaResource {
@@ -128,26 +144,31 @@ export interface DeltaResource {
   value?: Span;
 }
 
-export function readDeltaResponse(buf: Buffer, withResources: boolean): Envelope & { resources: DeltaResource[]; removed: string[] } {
-  const r = { version: '', typeUrl: '', nonce: '', resources: [] as DeltaResource[], removed: [] as string[] };
+/** Delta response: the envelope, where each `Resource` is, and the removed names. */
+export function readDeltaResponse(buf: Buffer): Envelope & { removed: string[] } {
+  const r = { version: '', typeUrl: '', nonce: '', resources: [] as Span[], removed: [] as string[] };
   const f = new Fields(buf, 0, buf.length);
   while (f.next()) {
     if (f.wireType !== WT_LEN) continue;
     if (f.field === 1) r.version = str(buf, f.start, f.end);
-    else if (f.field === 2) {
-      if (!withResources) continue;
-      const res: DeltaResource = { name: { start: f.end, end: f.end } };
-      const rf = new Fields(buf, f.start, f.end);
-      while (rf.next()) {
-        if (rf.isLen(3)) res.name = { start: rf.start, end: rf.end };
-        else if (rf.isLen(2)) res.value = anyValue(buf, rf.start, rf.end);
-      }
-      r.resources.push(res);
-    } else if (f.field === 4) r.typeUrl = str(buf, f.start, f.end);
+    else if (f.field === 2) r.resources.push({ start: f.tagStart, end: f.end });
+    else if (f.field === 4) r.typeUrl = str(buf, f.start, f.end);
     else if (f.field === 5) r.nonce = str(buf, f.start, f.end);
     else if (f.field === 6) r.removed.push(str(buf, f.start, f.end));
   }
   return r;
+}
+
+/** Name and packed resource of a Delta `Resource` field. */
+export function deltaResource(buf: Buffer, field: Span): DeltaResource {
+  const inner = fieldValue(buf, field);
+  const res: DeltaResource = { name: { start: inner.end, end: inner.end } };
+  const rf = new Fields(buf, inner.start, inner.end);
+  while (rf.next()) {
+    if (rf.isLen(3)) res.name = { start: rf.start, end: rf.end };
+    else if (rf.isLen(2)) res.value = anyValue(buf, rf.start, rf.end);
+  }
+  return res;
 }
 
 /** Strings a worker has seen, kept once (thousands of proxies hold the same cluster names). */
@@ -262,23 +283,4 @@ export function routeClusters(buf: Buffer, span: Span, out = new Set<string>()):
     }
   }
   return out;
-}
-
-/**
- * A fingerprint of byte ranges (two 32-bit FNV-1a variants and the count): proxies that get the
- * same EDS names share what was derived from them without decoding a single name.
- */
-export function fingerprint(buf: Uint8Array, spans: readonly Span[]): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  for (const s of spans) {
-    for (let i = s.start; i < s.end; i++) {
-      const b = buf[i]!;
-      h1 = Math.imul(h1 ^ b, 0x01000193);
-      h2 = Math.imul(h2 ^ b, 0x5bd1e995) ^ (h2 >>> 15);
-    }
-    h1 = Math.imul(h1 ^ 0xff, 0x01000193);
-    h2 = Math.imul(h2 ^ 0xff, 0x5bd1e995);
-  }
-  return `${spans.length}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
 }
