@@ -1,19 +1,25 @@
-// Self-framing responses through a real grpc-js server and client: the bytes arrive intact, the
-// server used the message's own frame (not grpc-js's copy), and frame buffers are pooled.
+// Self-framing responses through a real grpc-js server and client: the bytes arrive intact and
+// in order, whether the frame comes in one chunk or several, and the server used the message's
+// own frame (not grpc-js's copy).
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { FramePool, installSelfFraming, type SelfFraming } from '../pilot/xds/grpc-frames.js';
+import { installSelfFraming, type SelfFraming } from '../pilot/xds/grpc-frames.js';
 
+/** Frames its body as the prefix followed by the body cut into `pieces` chunks (shared, not copied). */
 class Framed implements SelfFraming {
   framed = 0;
-  constructor(readonly body: Buffer) {}
-  grpcFrame(): Buffer {
+  constructor(
+    readonly body: Buffer,
+    private readonly pieces = 1,
+  ) {}
+  grpcFrame(): Buffer[] {
     this.framed++;
-    const frame = Buffer.allocUnsafe(this.body.length + 5);
-    frame[0] = 0;
-    frame.writeUInt32BE(this.body.length, 1);
-    this.body.copy(frame, 5);
-    return frame;
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(this.body.length, 1);
+    const step = Math.ceil(this.body.length / this.pieces);
+    const chunks: Buffer[] = [prefix];
+    for (let at = 0; at < this.body.length; at += step) chunks.push(this.body.subarray(at, at + step));
+    return chunks;
   }
 }
 
@@ -36,7 +42,9 @@ describe('self-framing gRPC responses', () => {
   it('reach a grpc-js client byte for byte, framed by the message; other messages are serialized as usual', async () => {
     installSelfFraming();
     const server = new grpc.Server();
-    const sent = [new Framed(Buffer.alloc(0)), new Framed(Buffer.from('small')), new Framed(Buffer.alloc(3 << 20, 7))];
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const sent = [new Framed(Buffer.alloc(0)), new Framed(Buffer.from('small')), new Framed(big), new Framed(big, 7), new Framed(Buffer.from('between')), new Framed(big.subarray(1000), 300)];
     server.addService({ Stream: method } as grpc.ServiceDefinition, {
       Stream: (call: grpc.ServerDuplexStream<Buffer, unknown>) => {
         call.on('data', () => {
@@ -59,44 +67,15 @@ describe('self-framing gRPC responses', () => {
         call.write(Buffer.from('go'));
         call.end();
       });
-      assert.equal(got.length, 4);
+      assert.equal(got.length, sent.length + 1);
       sent.forEach((m, i) => {
         assert.ok(got[i]!.equals(m.body), `message ${i} differs`);
         assert.equal(m.framed, 1);
       });
-      assert.equal(got[3]!.toString(), 'plain');
+      assert.equal(got[sent.length]!.toString(), 'plain');
     } finally {
       client.close();
       server.forceShutdown();
     }
-  });
-});
-
-describe('frame pool', () => {
-  it('hands back exact lengths and reuses a returned buffer of the same size class', () => {
-    const pool = new FramePool(1 << 20, 256 << 10);
-    const a = pool.take(5000);
-    assert.equal(a.length, 5000);
-    a[0] = 42;
-    pool.give(a);
-    assert.equal(pool.pooledBytes, 5120, 'sizes go in eighths of a power of two');
-    assert.notEqual(pool.take(6000).buffer, a.buffer, 'another size class');
-    const b = pool.take(4500);
-    assert.equal(b.length, 4500);
-    assert.equal(b.buffer, a.buffer, 'same memory');
-    assert.equal(pool.pooledBytes, 0);
-    assert.notEqual(pool.take(4500).buffer, a.buffer, 'a buffer in use is not handed out twice');
-  });
-
-  it('keeps at most its cap idle and never pools frames above the largest class', () => {
-    const pool = new FramePool(100 << 10, 64 << 10);
-    for (let i = 0; i < 4; i++) pool.give(pool.take(40 << 10));
-    const many = Array.from({ length: 4 }, () => pool.take(40 << 10));
-    for (const m of many) pool.give(m);
-    assert.equal(pool.pooledBytes, 80 << 10, 'two 40 KiB buffers fit under 100 KiB, a third does not');
-    const big = pool.take(1 << 20);
-    assert.equal(big.length, 1 << 20);
-    pool.give(big);
-    assert.equal(pool.pooledBytes, 80 << 10);
   });
 });

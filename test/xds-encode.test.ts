@@ -47,6 +47,29 @@ describe('xDS response encoding from shared parts', () => {
     assert.ok(!a.equals(b));
   });
 
+  it('a gRPC frame is the prefix and the message, with shared blocks as chunks of their own (not copies)', () => {
+    for (const parts of [[shared, own], [own, shared, own], [shared], [own], [shared, huge, shared]]) {
+      const a = discoveryResponse(TYPE, 'v1', 'n1', parts);
+      const b = deltaDiscoveryResponse(TYPE, 'v2', 'n2', parts, ['gone']);
+      for (const r of [a, b]) {
+        const chunks = r.grpcFrame();
+        assert.ok(chunks.every((c) => c.length > 0), 'no empty chunks');
+        const frame = Buffer.concat(chunks);
+        assert.equal(frame[0], 0);
+        assert.equal(frame.readUInt32BE(1), r.size);
+        assert.ok(frame.subarray(5).equals(r.toBuffer()));
+      }
+    }
+    const one = discoveryResponse(TYPE, 'v1', 'n1', [own, shared]).grpcFrame();
+    const two = discoveryResponse(TYPE, 'v2', 'n2', [shared]).grpcFrame();
+    const blocksOf = (chunks: Buffer[]) => chunks.filter((c) => c.length > 1000);
+    assert.equal(blocksOf(one).length, 1);
+    assert.equal(blocksOf(one)[0], blocksOf(two)[0], 'the same block object in both frames');
+    const value = huge[0]!.resource.value;
+    const withHuge = discoveryResponse(TYPE, 'v3', 'n3', [own, huge]).grpcFrame();
+    assert.ok(withHuge.some((c) => c.buffer === value.buffer && c.byteOffset === value.byteOffset && c.length === value.length), 'a large resource is a chunk of its own, not a copy');
+  });
+
   it('Delta: names, content-hash versions, resources and removed names', () => {
     const removed = ['gone-1', 'gone-ü'];
     const bytes = deltaDiscoveryResponse(TYPE, 'v9', 'n9', [own, shared], removed).toBuffer();

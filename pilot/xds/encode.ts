@@ -1,16 +1,16 @@
 // Wire encoding of xDS responses straight from already packed resources, without intermediate
 // messages. A response is planned when it is queued (its size is known) and written only when
-// gRPC serializes it, into one reused buffer that gRPC copies into its frame at once: no buffer
-// per response, and queued responses hold only references to shared resources.
+// gRPC frames it: queued responses hold only references to shared resources.
 //
 // Responses are made of parts: resource lists shared by every proxy with the same view. A large
 // part is encoded once into a block of repeated-field bytes (protobuf fields may come in any
 // order and repeated fields concatenate), so a response to the thousandth proxy of a view is a
-// few header fields and one memory copy per part instead of thousands of small writes.
+// small buffer of its own fields with the shared blocks themselves between them (grpc-frames.ts);
+// a large resource in a small part is passed on the same way.
 import { createHash } from 'node:crypto';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import type { NamedResource } from '../networking/generator.js';
-import { FramePool, type SelfFraming } from './grpc-frames.js';
+import type { SelfFraming } from './grpc-frames.js';
 
 const hashes = new WeakMap<Any, string>();
 
@@ -33,9 +33,22 @@ function varintSize(n: number): number {
   return size;
 }
 
+/** Values this large go to the socket as they are (a chunk of the frame) instead of being copied. */
+const CHUNK_MIN_BYTES = 8 * 1024;
+
+/**
+ * Writes protobuf fields into `buf`. When framing (`chunks` given), large byte values are not
+ * copied: the bytes written so far and the value itself are appended to `chunks`, and writing
+ * goes on in `buf`, which then needs room only for the copied bytes.
+ */
 class Out {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  /** Start of the bytes of `buf` not yet in `chunks`. */
+  private mark = 0;
+  constructor(
+    readonly buf: Buffer,
+    private readonly chunks?: Buffer[],
+  ) {}
 
   varint(n: number): void {
     while (n >= 0x80) {
@@ -56,8 +69,22 @@ class Out {
   }
 
   raw(b: Uint8Array): void {
+    if (this.chunks && b.length >= CHUNK_MIN_BYTES) return this.chunk(b);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+  }
+
+  /** Appends `b` as a chunk of its own (framing only). */
+  chunk(b: Uint8Array): void {
+    const chunks = this.chunks!;
+    this.finish();
+    if (b.length) chunks.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
+  }
+
+  /** Appends the bytes written since the last chunk (framing only). */
+  finish(): void {
+    if (this.pos > this.mark) this.chunks!.push(this.buf.subarray(this.mark, this.pos));
+    this.mark = this.pos;
   }
 
   string(field: number, s: string, byteLength: number): void {
@@ -95,23 +122,36 @@ function writeAny(out: Out, field: number, a: Any, size: number): void {
 /** How a part's resources are laid out in a response: repeated `Any` (SotW) or repeated `Resource` (Delta). */
 type Layout = 'sotw' | 'delta';
 
-/** Planned encoding of one part: its size now, its bytes when written. */
+/** Planned encoding of one piece of a response: its size now, its bytes when written. */
 interface PartPlan {
   size: number;
+  /** Bytes of it that framing sends as chunks of their own (see `Out`), not copied. */
+  chunked: number;
   write(out: Out): void;
+}
+
+/** Bytes of a value that framing passes on as its own chunk. */
+function chunkedSize(value: Uint8Array): number {
+  return value.length >= CHUNK_MIN_BYTES ? value.length : 0;
 }
 
 function sotwEntries(part: readonly NamedResource[]): PartPlan {
   const sizes = part.map((r) => anySize(r.resource));
   let size = 0;
-  for (const s of sizes) size += fieldSize(s);
-  return { size, write: (out) => part.forEach((r, i) => writeAny(out, 2, r.resource, sizes[i]!)) };
+  let chunked = 0;
+  part.forEach((r, i) => {
+    size += fieldSize(sizes[i]!);
+    chunked += chunkedSize(r.resource.value);
+  });
+  return { size, chunked, write: (out) => part.forEach((r, i) => writeAny(out, 2, r.resource, sizes[i]!)) };
 }
 
 /** DeltaDiscoveryResponse.resources: Resource {version = content hash, resource, name}. */
 function deltaEntries(part: readonly NamedResource[]): PartPlan {
   let size = 0;
+  let chunked = 0;
   const items = part.map((r) => {
+    chunked += chunkedSize(r.resource.value);
     const version = contentHash(r.resource);
     const nameLen = Buffer.byteLength(r.name);
     const versionLen = Buffer.byteLength(version);
@@ -122,6 +162,7 @@ function deltaEntries(part: readonly NamedResource[]): PartPlan {
   });
   return {
     size,
+    chunked,
     write: (out) =>
       part.forEach((r, i) => {
         const it = items[i]!;
@@ -134,7 +175,7 @@ function deltaEntries(part: readonly NamedResource[]): PartPlan {
   };
 }
 
-/** Parts this large are encoded once into a block and copied from it; smaller ones are written in place. */
+/** Parts with this many resources are encoded once into a block; smaller ones are written in place. */
 const BLOCK_MIN_RESOURCES = 8;
 const blocks: Record<Layout, WeakMap<readonly NamedResource[], Buffer>> = { sotw: new WeakMap(), delta: new WeakMap() };
 
@@ -149,51 +190,43 @@ function planPart(part: readonly NamedResource[], layout: Layout): PartPlan {
     blocks[layout].set(part, (block = out.buf));
   }
   const b = block;
-  return { size: b.length, write: (out) => out.raw(b) };
+  return { size: b.length, chunked: chunkedSize(b), write: (out) => out.raw(b) };
 }
 
-function stringFields(fields: [number, string][]): { size: number; lens: number[] } {
-  let size = 0;
-  const lens = fields.map(([, s]) => {
-    const n = Buffer.byteLength(s);
-    if (s) size += fieldSize(n);
-    return n;
-  });
-  return { size, lens };
-}
-
-/** Frames of responses in flight; each returns to the pool once written to its socket. */
-const frames = new FramePool();
-
-/** A response whose bytes are written only when gRPC serializes it. */
+/** A response whose bytes are written only when gRPC frames it. */
 export class LazyResponse implements SelfFraming {
-  private frame?: Buffer;
+  readonly size: number;
 
-  constructor(
-    readonly size: number,
-    private readonly writeTo: (out: Out) => void,
-  ) {}
-
-  /** The gRPC frame (flag, length, message) in a pooled buffer, held until `written`. */
-  grpcFrame(): Buffer {
-    const frame = frames.take(this.size + 5);
-    frame[0] = 0;
-    frame.writeUInt32BE(this.size, 1);
-    this.write(frame.subarray(5));
-    this.frame = frame;
-    return frame;
+  constructor(private readonly pieces: readonly PartPlan[]) {
+    let size = 0;
+    for (const p of pieces) size += p.size;
+    this.size = size;
   }
 
-  /** The frame reached the socket: its buffer may carry the next response. */
-  written(): void {
-    if (this.frame) frames.give(this.frame);
-    this.frame = undefined;
+  /**
+   * The gRPC frame (flag, length, message) as chunks: this response's own fields in one small
+   * buffer, with shared blocks and large resources between them as they are.
+   */
+  grpcFrame(): Buffer[] {
+    let copied = 5 + this.size;
+    for (const p of this.pieces) copied -= p.chunked;
+    const chunks: Buffer[] = [];
+    const out = new Out(Buffer.allocUnsafe(copied), chunks);
+    out.buf[0] = 0;
+    out.buf.writeUInt32BE(this.size, 1);
+    out.pos = 5;
+    for (const p of this.pieces) p.write(out);
+    out.finish();
+    let framed = 0;
+    for (const c of chunks) framed += c.length;
+    if (framed !== this.size + 5) throw new Error(`xDS response framing wrote ${framed - 5} bytes, planned ${this.size}`);
+    return chunks;
   }
 
   /** Writes into `buf` (at least `size` bytes). */
   write(buf: Buffer): Buffer {
     const out = new Out(buf);
-    this.writeTo(out);
+    for (const p of this.pieces) p.write(out);
     if (out.pos !== this.size) throw new Error(`xDS response encoding wrote ${out.pos} bytes, planned ${this.size}`);
     return buf.subarray(0, this.size);
   }
@@ -217,18 +250,16 @@ export function serializeResponse(r: LazyResponse): Buffer {
   return r.write(scratch);
 }
 
-/** Header strings first, then the parts, then trailing strings. */
+/** A length-delimited string field as a piece of a response. */
+function stringPiece(field: number, s: string): PartPlan {
+  const n = Buffer.byteLength(s);
+  return { size: fieldSize(n), chunked: 0, write: (out) => out.string(field, s, n) };
+}
+
+/** Header strings first, then the parts, then trailing strings (empty strings are left out, as protobuf does). */
 function response(strings: [number, string][], parts: readonly (readonly NamedResource[])[], layout: Layout, trailing: [number, string][] = []): LazyResponse {
-  const head = stringFields(strings);
-  const tail = stringFields(trailing);
-  const plans = parts.filter((p) => p.length).map((p) => planPart(p, layout));
-  let total = head.size + tail.size;
-  for (const p of plans) total += p.size;
-  return new LazyResponse(total, (out) => {
-    strings.forEach(([f, s], i) => s && out.string(f, s, head.lens[i]!));
-    for (const p of plans) p.write(out);
-    trailing.forEach(([f, s], i) => s && out.string(f, s, tail.lens[i]!));
-  });
+  const fields = (list: [number, string][]) => list.filter(([, s]) => s).map(([f, s]) => stringPiece(f, s));
+  return new LazyResponse([...fields(strings), ...parts.filter((p) => p.length).map((p) => planPart(p, layout)), ...fields(trailing)]);
 }
 
 /** envoy.service.discovery.v3.DiscoveryResponse {version_info, resources, type_url, nonce}. */

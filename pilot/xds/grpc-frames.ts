@@ -3,18 +3,26 @@
 // grpc-js frames each response by allocating a buffer of the message's size and copying the
 // serialized message into it. For an xDS server that is the whole config of every proxy: several
 // gigabytes of fresh memory during a cold start of a large mesh, which costs page faults, garbage
-// collections and RSS that waits for the collector. Messages that can frame themselves (the xDS
-// server's responses, into pooled buffers it recycles once written) skip that step.
+// collections and RSS that waits for the collector. Most of a response's bytes are blocks shared
+// by every proxy with the same view (encode.ts), so a response that frames itself hands the
+// HTTP/2 stream its frame as chunks: small buffers for its own fields and the shared blocks as
+// they are. Node's HTTP/2 sends queued buffers without copying them, so a block goes from the
+// cache to the socket once per proxy with no copy in between.
 //
-// grpc-js has no hook for it, so the server call's `serializeMessage` is wrapped. The wrapper only
-// handles self-framing messages and calls the original for everything else; with a grpc-js that
-// lacks the method nothing is wrapped and messages go through `serialize` as before (`installed`
-// says which; a test pins it for the grpc-js in package-lock.json).
+// grpc-js has no hook for it, so the server call's `serializeMessage` is wrapped: for a
+// self-framing message it writes the leading chunks to the call's HTTP/2 stream itself and
+// returns the last, which grpc-js writes with its completion callback (writes on a stream
+// complete in order, so that callback means the whole frame was sent). Everything else goes
+// through the original. With a grpc-js whose call lacks what this needs, nothing is wrapped and
+// messages go through `serialize` as before (`installed` says which; a test pins it for the
+// grpc-js in package-lock.json).
 import * as serverInterceptors from '@grpc/grpc-js/build/src/server-interceptors.js';
+import type { ServerHttp2Stream } from 'node:http2';
 
 /** A message that writes its own gRPC frame: flag byte, 4-byte big-endian length, message. */
 export interface SelfFraming {
-  grpcFrame(): Buffer;
+  /** The frame as consecutive chunks, none empty (the first holds at least the 5-byte prefix). */
+  grpcFrame(): Buffer[];
 }
 
 function isSelfFraming(m: unknown): m is SelfFraming {
@@ -23,16 +31,35 @@ function isSelfFraming(m: unknown): m is SelfFraming {
 
 type Serialize = (this: unknown, value: unknown) => Buffer;
 
+/** What the wrapper uses of grpc-js's server call. */
+interface ServerCall {
+  stream?: ServerHttp2Stream;
+  maybeSendMetadata(): void;
+}
+
 let installed: boolean | undefined;
 
 /** Makes grpc-js servers send self-framing messages as they frame themselves. Idempotent. */
 export function installSelfFraming(): boolean {
   if (installed !== undefined) return installed;
-  const proto = (serverInterceptors as unknown as { BaseServerInterceptingCall?: { prototype: { serializeMessage?: Serialize } } }).BaseServerInterceptingCall?.prototype;
+  const proto = (serverInterceptors as unknown as { BaseServerInterceptingCall?: { prototype: { serializeMessage?: Serialize; maybeSendMetadata?: unknown } } }).BaseServerInterceptingCall?.prototype;
   const original = proto?.serializeMessage;
-  if (!proto || typeof original !== 'function') return (installed = false);
+  if (!proto || typeof original !== 'function' || typeof proto.maybeSendMetadata !== 'function') return (installed = false);
   proto.serializeMessage = function (this: unknown, value: unknown): Buffer {
-    return isSelfFraming(value) ? value.grpcFrame() : original.call(this, value);
+    if (!isSelfFraming(value)) return original.call(this, value);
+    const chunks = value.grpcFrame();
+    const last = chunks.pop()!;
+    if (!chunks.length) return last;
+    const call = this as ServerCall;
+    const stream = call.stream;
+    if (!stream || typeof stream.write !== 'function') return Buffer.concat([...chunks, last]);
+    // Headers before data, as grpc-js would send them right after this returns.
+    call.maybeSendMetadata();
+    stream.cork();
+    for (const c of chunks) stream.write(c);
+    // grpc-js writes `last` synchronously after this returns; uncorking then hands the whole frame over at once.
+    process.nextTick(() => stream.uncork());
+    return last;
   };
   return (installed = true);
 }
@@ -40,51 +67,4 @@ export function installSelfFraming(): boolean {
 /** Whether self-framing messages bypass grpc-js's copy in this process. */
 export function selfFramingInstalled(): boolean {
   return installed === true;
-}
-
-/**
- * Buffers for frames, by size class, reused once their write completed. Holds at
- * most `maxPooledBytes` of idle buffers; larger frames than `maxFrameBytes` are not pooled.
- */
-export class FramePool {
-  private readonly idle = new Map<number, Buffer[]>();
-  private idleBytes = 0;
-
-  constructor(
-    private readonly maxPooledBytes = 16 * 1024 * 1024,
-    private readonly maxFrameBytes = 16 * 1024 * 1024,
-  ) {}
-
-  /** Sizes in eighths of a power of two: a frame leaves at most a fifth of its buffer unused. */
-  private static sizeClass(n: number): number {
-    if (n <= 4096) return 4096;
-    const step = 2 ** (Math.ceil(Math.log2(n)) - 3);
-    return Math.ceil(n / step) * step;
-  }
-
-  /** A buffer of exactly `n` bytes (a view of a pooled one when `n` is poolable). */
-  take(n: number): Buffer {
-    if (n > this.maxFrameBytes) return Buffer.allocUnsafeSlow(n);
-    const size = FramePool.sizeClass(n);
-    const buf = this.idle.get(size)?.pop();
-    if (buf) this.idleBytes -= size;
-    return (buf ?? Buffer.allocUnsafeSlow(size)).subarray(0, n);
-  }
-
-  /** Returns a buffer from `take` whose bytes nobody reads any more. */
-  give(view: Buffer): void {
-    const buf = Buffer.from(view.buffer, 0, view.buffer.byteLength);
-    const size = buf.length;
-    if (view.byteOffset !== 0 || size !== FramePool.sizeClass(size) || size > FramePool.sizeClass(this.maxFrameBytes)) return;
-    if (this.idleBytes + size > this.maxPooledBytes) return;
-    let list = this.idle.get(size);
-    if (!list) this.idle.set(size, (list = []));
-    list.push(buf);
-    this.idleBytes += size;
-  }
-
-  /** Idle bytes held (for tests and metrics). */
-  get pooledBytes(): number {
-    return this.idleBytes;
-  }
 }

@@ -428,10 +428,7 @@ export class XdsServer<S> {
     timer.unref();
     conn.inFlight += n;
     this.inFlight += n;
-    // Called only once the bytes are on the socket (not on errors): the frame can be reused.
-    stream.write(response, () => {
-      response.written();
-      release();
-    });
+    // Called once the whole frame is on the socket (not on errors).
+    stream.write(response, release);
   }
 }
