@@ -1,9 +1,10 @@
-// SotW requests read from the wire agree with the full protobuf decoder, and keep their names
-// as bytes that compare equal exactly when the encoded subscription is the same.
+// SotW and Delta requests read from the wire agree with the full protobuf decoder, and keep their
+// names as bytes that compare equal exactly when the encoded subscription is the same.
 import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { DiscoveryRequestSchema } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { readSotwRequest } from '../pilot/xds/request-wire.js';
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { readDeltaRequest, readSotwRequest } from '../pilot/xds/request-wire.js';
+import { internNames, namesFromEncoding, namesList } from '../pilot/xds/subscriptions.js';
 
 const encode = (init: Parameters<typeof create<typeof DiscoveryRequestSchema>>[1]) => Buffer.from(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init)));
 
@@ -47,5 +48,58 @@ describe('SotW requests read from the wire', () => {
     assert.throws(() => readSotwRequest(good.subarray(0, good.length - 2)));
     assert.throws(() => readSotwRequest(Buffer.from([0x0a, 0x02, 0xff, 0xfe])), 'invalid UTF-8 in version_info');
     assert.throws(() => readSotwRequest(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])));
+  });
+});
+
+const encodeDelta = (init: Parameters<typeof create<typeof DeltaDiscoveryRequestSchema>>[1]) => Buffer.from(toBinary(DeltaDiscoveryRequestSchema, create(DeltaDiscoveryRequestSchema, init)));
+
+describe('Delta requests read from the wire', () => {
+  it('reads what the full decoder reads: node, type, subscribed and unsubscribed names, nonce', () => {
+    const bytes = encodeDelta({
+      node: { id: 'sidecar~10.0.0.2~b.ns~ns.svc.cluster.local' },
+      typeUrl: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+      resourceNamesSubscribe: ['outbound|80||a.ns.svc.cluster.local', 'ünïcode'],
+      resourceNamesUnsubscribe: ['gone'],
+      responseNonce: 'n-2',
+    });
+    const full = fromBinary(DeltaDiscoveryRequestSchema, bytes);
+    const req = readDeltaRequest(bytes);
+    assert.equal(req.node?.id, full.node?.id);
+    assert.equal(req.typeUrl, full.typeUrl);
+    assert.deepEqual(req.resourceNamesSubscribe, full.resourceNamesSubscribe);
+    assert.deepEqual(req.resourceNamesUnsubscribe, full.resourceNamesUnsubscribe);
+    assert.equal(req.responseNonce, full.responseNonce);
+    assert.deepEqual(req.initialResourceVersions, {});
+    assert.ok(req.subscribeBytes.length > 0);
+  });
+
+  it('initial resource versions and NACKs go through the full decoder', () => {
+    const resumed = readDeltaRequest(encodeDelta({ typeUrl: 't', resourceNamesSubscribe: ['a'], initialResourceVersions: { a: 'h1' } }));
+    assert.deepEqual(resumed.initialResourceVersions, { a: 'h1' });
+    assert.deepEqual(resumed.resourceNamesSubscribe, ['a']);
+    const nack = readDeltaRequest(encodeDelta({ typeUrl: 't', responseNonce: '4', errorDetail: { code: 3, message: 'bad cluster' } }));
+    assert.equal(nack.errorDetail?.message, 'bad cluster');
+  });
+
+  it('rejects truncated input', () => {
+    const good = encodeDelta({ typeUrl: 'type.googleapis.com/x', resourceNamesSubscribe: ['abc'] });
+    assert.throws(() => readDeltaRequest(good.subarray(0, good.length - 2)));
+  });
+});
+
+describe('subscriptions found again from their encoding', () => {
+  it('equal bytes give the same interned set without decoding; other bytes decode', () => {
+    const names = Array.from({ length: 50 }, (_, i) => `outbound|80||svc-${i}.ns.svc.cluster.local`);
+    const bytes = () => readSotwRequest(encode({ typeUrl: 't', resourceNames: names })).namesBytes;
+    let decoded = 0;
+    const first = namesFromEncoding(bytes(), () => (decoded++, names));
+    const again = namesFromEncoding(bytes(), () => (decoded++, names));
+    assert.equal(again, first);
+    assert.equal(decoded, 1, 'the second lookup compared bytes instead of decoding');
+    assert.equal(first, internNames([...names].reverse()), 'the interned set of those names');
+    const other = [...names.slice(1), 'outbound|80||svc-x.ns.svc.cluster.local'];
+    const third = namesFromEncoding(readSotwRequest(encode({ typeUrl: 't', resourceNames: other })).namesBytes, () => (decoded++, other));
+    assert.equal(decoded, 2);
+    assert.deepEqual(namesList(third), other);
   });
 });

@@ -348,7 +348,8 @@ export class SimProxy {
       const after = names === 'wildcard' ? [] : names;
       const had = new Set(before);
       const has = new Set(after);
-      const sub = after.filter((n) => !had.has(n));
+      // A first subscription is the whole interned list, whose encoding is shared.
+      const sub = before.length ? after.filter((n) => !had.has(n)) : after;
       const unsub = before.filter((n) => !has.has(n));
       if (prev !== undefined && sub.length === 0 && unsub.length === 0) return;
       if (prev === undefined || sub.length) this.pending.add(typeUrl);
@@ -380,7 +381,8 @@ export class SimProxy {
       this.node = undefined;
     }
     w.string(2, typeUrl);
-    for (const n of subscribe) w.string(3, n);
+    if (encodedNames.has(subscribe) || subscribe.length > 64) w.raw(namesBlock(3, subscribe));
+    else for (const n of subscribe) w.string(3, n);
     for (const n of unsubscribe) w.string(4, n);
     if (nonce) w.string(6, nonce);
     this.write(w.finish());

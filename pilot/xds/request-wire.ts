@@ -1,10 +1,11 @@
-// State-of-the-World requests read from the wire. An Envoy ACK repeats every name it subscribes
-// to (thousands of EDS clusters); decoding them into strings for each ACK of each proxy was most
-// of an endpoint push's cost. Here the names stay bytes until they differ from what the stream
-// sent before; everything unusual (NACKs, resource locators) goes through the full decoder.
+// xDS requests read from the wire. An Envoy SotW ACK repeats every name it subscribes to
+// (thousands of EDS clusters), and the first request of every proxy of a view carries the same
+// list; decoding them into strings for each request of each proxy was most of an endpoint push's
+// cost. Here the names stay bytes until they are needed and differ from what was seen before;
+// everything unusual (NACKs, initial versions, resource locators) goes through the full decoder.
 import { fromBinary } from '@bufbuild/protobuf';
 import { NodeSchema, type Node } from '../../gen/envoy/config/core/v3/base_pb.js';
-import { DiscoveryRequestSchema, type DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema, type DeltaDiscoveryRequest, type DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 
 export interface SotwRequest {
   versionInfo: string;
@@ -59,49 +60,65 @@ function fromFull(req: DiscoveryRequest): SotwRequest {
   };
 }
 
+/**
+ * Calls `take` for each length-delimited field of `b` in `fields` (a field number → true map);
+ * returns false (for the full decoder) on any other field or wire type. Throws on malformed input.
+ */
+function walkFields(b: Buffer, fields: readonly boolean[], take: (field: number, value: Buffer, fieldStart: number) => boolean): boolean {
+  let pos = 0;
+  while (pos < b.length) {
+    const fieldStart = pos;
+    const [tag, afterTag] = readVarint(b, pos);
+    const field = Math.floor(tag / 8);
+    if ((tag & 7) !== 2 || !fields[field]) return false;
+    const [len, start] = readVarint(b, afterTag);
+    const end = start + len;
+    if (end > b.length) throw new Error('truncated field');
+    if (!take(field, b.subarray(start, end), fieldStart)) return false;
+    pos = end;
+  }
+  return true;
+}
+
+/** The bytes of one repeated string field's entries, which encoders write together. */
+class RepeatedBytes {
+  private start = -1;
+  private end = -1;
+
+  /** Adds an entry; false when it does not follow the previous one (the full decoder takes those). */
+  add(b: Buffer, fieldStart: number, value: Buffer): boolean {
+    if (this.start >= 0 && this.end !== fieldStart) return false;
+    if (this.start < 0) this.start = fieldStart;
+    this.end = value.byteOffset - b.byteOffset + value.length;
+    return true;
+  }
+
+  bytes(b: Buffer): Buffer {
+    return this.start < 0 ? NO_BYTES : b.subarray(this.start, this.end);
+  }
+}
+
+/** The fields of a DiscoveryRequest this reader takes: version, node, names, type, nonce. */
+const SOTW_FIELDS = [false, true, true, true, true, true];
+
 /** Reads a DiscoveryRequest; names stay encoded unless asked for. Throws on malformed input. */
 export function readSotwRequest(b: Buffer): SotwRequest {
   let versionInfo = '';
   let typeUrl = '';
   let responseNonce = '';
   let node: Node | undefined;
-  let namesStart = -1;
-  let namesEnd = -1;
-  let pos = 0;
-  while (pos < b.length) {
-    const fieldStart = pos;
-    const [tag, afterTag] = readVarint(b, pos);
-    const field = Math.floor(tag / 8);
-    // Every field this reader takes is length-delimited; anything else is rare enough for the full decoder.
-    if ((tag & 7) !== 2 || field < 1 || field > 5) return fromFull(fromBinary(DiscoveryRequestSchema, b));
-    const [len, start] = readVarint(b, afterTag);
-    const end = start + len;
-    if (end > b.length) throw new Error('truncated field');
-    const value = b.subarray(start, end);
-    switch (field) {
-      case 1:
-        versionInfo = utf8.decode(value);
-        break;
-      case 2:
-        node = fromBinary(NodeSchema, value);
-        break;
-      case 3:
-        // Encoders write a repeated field's entries together; anything else takes the full decoder.
-        if (namesStart >= 0 && namesEnd !== fieldStart) return fromFull(fromBinary(DiscoveryRequestSchema, b));
-        if (namesStart < 0) namesStart = fieldStart;
-        namesEnd = end;
-        break;
-      case 4:
-        typeUrl = utf8.decode(value);
-        break;
-      case 5:
-        responseNonce = utf8.decode(value);
-        break;
-    }
-    pos = end;
-  }
-  const namesBytes = namesStart < 0 ? NO_BYTES : b.subarray(namesStart, namesEnd);
-  let names: string[] | undefined;
+  const names = new RepeatedBytes();
+  const read = walkFields(b, SOTW_FIELDS, (field, value, fieldStart) => {
+    if (field === 1) versionInfo = utf8.decode(value);
+    else if (field === 2) node = fromBinary(NodeSchema, value);
+    else if (field === 3) return names.add(b, fieldStart, value);
+    else if (field === 4) typeUrl = utf8.decode(value);
+    else responseNonce = utf8.decode(value);
+    return true;
+  });
+  if (!read) return fromFull(fromBinary(DiscoveryRequestSchema, b));
+  const namesBytes = names.bytes(b);
+  let decoded: string[] | undefined;
   return {
     versionInfo,
     node,
@@ -109,7 +126,67 @@ export function readSotwRequest(b: Buffer): SotwRequest {
     responseNonce,
     namesBytes,
     get resourceNames() {
-      return (names ??= decodeNames(namesBytes));
+      return (decoded ??= decodeNames(namesBytes));
     },
+  };
+}
+
+export interface DeltaRequest {
+  node?: Node;
+  typeUrl: string;
+  responseNonce: string;
+  errorDetail?: { message: string };
+  /** The encoded `resource_names_subscribe` fields. */
+  subscribeBytes: Buffer;
+  /** The subscribed names, decoded on first use. */
+  readonly resourceNamesSubscribe: readonly string[];
+  resourceNamesUnsubscribe: readonly string[];
+  initialResourceVersions: Readonly<Record<string, string>>;
+}
+
+function fromFullDelta(req: DeltaDiscoveryRequest): DeltaRequest {
+  return {
+    node: req.node,
+    typeUrl: req.typeUrl,
+    responseNonce: req.responseNonce,
+    errorDetail: req.errorDetail ? { message: req.errorDetail.message } : undefined,
+    subscribeBytes: NO_BYTES,
+    resourceNamesSubscribe: req.resourceNamesSubscribe,
+    resourceNamesUnsubscribe: req.resourceNamesUnsubscribe,
+    initialResourceVersions: req.initialResourceVersions,
+  };
+}
+
+/** The fields of a DeltaDiscoveryRequest this reader takes: node, type, subscribe, unsubscribe, nonce. */
+const DELTA_FIELDS = [false, true, true, true, true, false, true];
+
+/** Reads a DeltaDiscoveryRequest; subscribed names stay encoded unless asked for. Throws on malformed input. */
+export function readDeltaRequest(b: Buffer): DeltaRequest {
+  let typeUrl = '';
+  let responseNonce = '';
+  let node: Node | undefined;
+  const unsubscribe: string[] = [];
+  const subscribe = new RepeatedBytes();
+  const read = walkFields(b, DELTA_FIELDS, (field, value, fieldStart) => {
+    if (field === 1) node = fromBinary(NodeSchema, value);
+    else if (field === 2) typeUrl = utf8.decode(value);
+    else if (field === 3) return subscribe.add(b, fieldStart, value);
+    else if (field === 4) unsubscribe.push(utf8.decode(value));
+    else responseNonce = utf8.decode(value);
+    return true;
+  });
+  if (!read) return fromFullDelta(fromBinary(DeltaDiscoveryRequestSchema, b));
+  const subscribeBytes = subscribe.bytes(b);
+  let names: string[] | undefined;
+  return {
+    node,
+    typeUrl,
+    responseNonce,
+    subscribeBytes,
+    get resourceNamesSubscribe() {
+      return (names ??= decodeNames(subscribeBytes));
+    },
+    resourceNamesUnsubscribe: unsubscribe,
+    initialResourceVersions: {},
   };
 }

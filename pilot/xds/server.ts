@@ -1,14 +1,13 @@
 // The ADS server: State-of-the-World and Delta streams over gRPC, with versions, nonces and
 // ACK/NACK. It is generic: translation is behind `XdsHooks`, resources are names and `Any`s.
 import { randomUUID } from 'node:crypto';
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { toBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import {
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
-  type DeltaDiscoveryRequest,
   type DiscoveryRequest,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { NamedResource, Watch } from '../networking/generator.js';
@@ -17,8 +16,8 @@ import { contentHash, deltaDiscoveryResponse, discoveryResponse, LazyResponse, s
 import { changedCount, diff, heldHashes, holding, partsOf } from './held.js';
 import { installSelfFraming } from './grpc-frames.js';
 import { metricType, type XdsMetrics } from './metrics.js';
-import { readSotwRequest, type SotwRequest } from './request-wire.js';
-import { encodingOf, internNames, namesId, namesList, rememberEncoding, sameNames } from './subscriptions.js';
+import { readDeltaRequest, readSotwRequest, type DeltaRequest, type SotwRequest } from './request-wire.js';
+import { encodingOf, internNames, namesFromEncoding, namesId, namesList, type Names } from './subscriptions.js';
 
 export interface XdsHooks<S> {
   /** Called with the first request's node; throwing rejects the stream. */
@@ -73,6 +72,11 @@ interface Entry<S> {
 /** A write whose bytes no longer count against the budget after this long (a client that stopped reading). */
 const STALLED_WRITE_MS = 10_000;
 
+/** The interned set a SotW request subscribes to, from its bytes when it has them. */
+function requestedNames(req: SotwRequest): Names {
+  return req.namesBytes.length ? namesFromEncoding(req.namesBytes, () => req.resourceNames) : internNames(req.resourceNames);
+}
+
 export class XdsServer<S> {
   private readonly connections = new Map<string, Entry<S>>();
   /** Connections with pending responses, served in arrival order. */
@@ -104,7 +108,7 @@ export class XdsServer<S> {
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: unknown) => Buffer.from(toBinary(req as typeof DiscoveryRequestSchema, m as DiscoveryRequest)),
-      requestDeserialize: (b: Buffer) => (req === DiscoveryRequestSchema ? readSotwRequest(b) : fromBinary(req, b)),
+      requestDeserialize: (b: Buffer) => (req === DiscoveryRequestSchema ? readSotwRequest(b) : readDeltaRequest(b)),
       responseSerialize: (m: unknown) => (m instanceof LazyResponse ? serializeResponse(m) : (m as Buffer)),
       responseDeserialize: (b: Buffer) => b,
     });
@@ -162,7 +166,7 @@ export class XdsServer<S> {
   private serveStream(stream: Stream, delta: boolean): void {
     let entry: Entry<S> | undefined;
     const peer = stream.getPeer();
-    stream.on('data', (req: SotwRequest | DeltaDiscoveryRequest) => {
+    stream.on('data', (req: SotwRequest | DeltaRequest) => {
       try {
         if (!entry) {
           if (!req.node?.id) {
@@ -176,7 +180,7 @@ export class XdsServer<S> {
           this.metrics.connected.inc({ version: this.hooks.version() });
           this.log.info({ conn: id, peer, delta }, 'xDS stream connected');
         }
-        if (delta) this.onDeltaRequest(entry, req as DeltaDiscoveryRequest);
+        if (delta) this.onDeltaRequest(entry, req as DeltaRequest);
         else this.onSotwRequest(entry, req as SotwRequest);
       } catch (err) {
         this.log.error({ err, conn: entry?.conn.id }, 'xDS request failed');
@@ -227,9 +231,8 @@ export class XdsServer<S> {
     if (!req.responseNonce || !existing) {
       // First request for this type (or a reconnect resuming it).
       const w = conn.ensureWatch(typeUrl);
-      w.names = sameNames(w.names, req.resourceNames) ? w.names : internNames(req.resourceNames);
-      rememberEncoding(w.names, req.namesBytes);
-      w.wildcard = req.resourceNames.length === 0 ? this.hooks.isWildcardType(conn.session, typeUrl) : req.resourceNames.includes('*');
+      w.names = requestedNames(req);
+      w.wildcard = w.names.size === 0 ? this.hooks.isWildcardType(conn.session, typeUrl) : w.names.has('*');
       this.enqueue(entry, typeUrl, true);
       return;
     }
@@ -239,15 +242,16 @@ export class XdsServer<S> {
     existing.lastNack = undefined;
     // An ACK repeats the subscription: the same bytes, nothing to decode.
     if (req.namesBytes.length && encodingOf(existing.names)?.equals(req.namesBytes)) return;
-    if (!sameNames(existing.names, req.resourceNames) && !(existing.wildcard && req.resourceNames.length === 0)) {
-      // A subscription change arrives with the last nonce and looks like an ACK: compare names.
-      existing.names = internNames(req.resourceNames);
+    // A subscription change arrives with the last nonce and looks like an ACK: compare names
+    // (interned sets are equal exactly when they are the same set).
+    const names = requestedNames(req);
+    if (names !== existing.names && !(existing.wildcard && names.size === 0)) {
+      existing.names = names;
       this.enqueue(entry, typeUrl, true);
     }
-    rememberEncoding(existing.names, req.namesBytes);
   }
 
-  private onDeltaRequest(entry: Entry<S>, req: DeltaDiscoveryRequest): void {
+  private onDeltaRequest(entry: Entry<S>, req: DeltaRequest): void {
     const { conn } = entry;
     const typeUrl = req.typeUrl;
     if (!typeUrl) return;
@@ -257,9 +261,10 @@ export class XdsServer<S> {
       return;
     }
     const first = !w;
+    const subscribed = namesFromEncoding(req.subscribeBytes, () => req.resourceNamesSubscribe);
     if (!w) {
       w = conn.ensureWatch(typeUrl);
-      w.wildcard = req.resourceNamesSubscribe.includes('*') || (req.resourceNamesSubscribe.length === 0 && this.hooks.isWildcardType(conn.session, typeUrl));
+      w.wildcard = subscribed.has('*') || (subscribed.size === 0 && this.hooks.isWildcardType(conn.session, typeUrl));
       const initial = Object.entries(req.initialResourceVersions);
       if (initial.length) w.held = { map: new Map(initial) };
     } else if (req.responseNonce && req.responseNonce === w.nonceSent) {
@@ -268,7 +273,11 @@ export class XdsServer<S> {
     }
     let changed = false;
     let names: Set<string> | undefined;
-    for (const n of req.resourceNamesSubscribe) {
+    if (w.names.size === 0 && subscribed.size && !subscribed.has('*')) {
+      // A first subscription (the usual case): the interned set is the watch's names as it is.
+      w.names = subscribed;
+      changed = true;
+    } else for (const n of subscribed) {
       if (n === '*') {
         if (!w.wildcard) changed = true;
         w.wildcard = true;

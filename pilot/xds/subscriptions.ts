@@ -79,4 +79,22 @@ export function rememberEncoding(names: Names, bytes: Buffer): void {
   if (bytes.length && !encodings.has(names)) encodings.set(names, Buffer.from(bytes));
 }
 
+/** Recently seen encodings by length, to find a subscription again from its bytes alone. */
+const byEncoding = new Map<number, { bytes: Buffer; names: Names }[]>();
+
+/**
+ * The interned set an encoded `repeated string` field holds: the first request of every proxy of
+ * a view carries the same thousands of names, recognised by comparing bytes (memcmp) instead of
+ * decoding and hashing them again. `decode` is called only for bytes not seen recently.
+ */
+export function namesFromEncoding(bytes: Buffer, decode: () => readonly string[]): Names {
+  if (!bytes.length) return NO_NAMES;
+  const same = byEncoding.get(bytes.length) ?? [];
+  for (const e of same) if (e.bytes.equals(bytes)) return e.names;
+  const names = internNames(decode());
+  rememberEncoding(names, bytes);
+  byEncoding.set(bytes.length, [{ bytes: encodings.get(names) ?? Buffer.from(bytes), names }, ...same.slice(0, RECENT_PER_SIZE - 1)]);
+  return names;
+}
+
 export const NO_NAMES: Names = internNames([]);

@@ -10,6 +10,7 @@ import {
   FilterChainSchema,
   FilterSchema,
   ListenerFilterChainMatchPredicateSchema,
+  type Filter,
   type FilterChain,
   type ListenerFilter,
   type ListenerFilterChainMatchPredicate,
@@ -155,6 +156,9 @@ function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
     ];
   }
   const lp = listenerProtocol(cc.protocol) ?? 'TCP';
+  // The TLS and plaintext variants of a port carry the same filters: built (and packed) once.
+  let http: Filter[] | undefined;
+  let tcp: Filter[] | undefined;
   return matchOptions(mode, lp).map((opt) =>
     create(FilterChainSchema, {
       name: chainName(cc, opt.protocol),
@@ -163,7 +167,7 @@ function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
         transportProtocol: opt.transport,
         destinationPort: cc.targetPort > 0 ? cc.targetPort : undefined,
       }),
-      filters: opt.protocol === 'HTTP' ? httpFilters(cc) : tcpFilters(cc.clusterName),
+      filters: opt.protocol === 'HTTP' ? (http ??= httpFilters(cc)) : (tcp ??= tcpFilters(cc.clusterName)),
       transportSocket: opt.tls && mode !== 'DISABLE' ? downstreamTlsSocket(inboundMtlsContext(opt.protocol)) : undefined,
     }),
   );
