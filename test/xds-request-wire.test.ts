@@ -37,6 +37,13 @@ describe('SotW requests read from the wire', () => {
     assert.equal(readSotwRequest(encode({ typeUrl: 't' })).namesBytes.length, 0);
   });
 
+  it('names split by another field still read in full (through the full decoder)', () => {
+    // resource_names "x", type_url "t", resource_names "y": valid protobuf, unusual order.
+    const req = readSotwRequest(Buffer.from([0x1a, 0x01, 0x78, 0x22, 0x01, 0x74, 0x1a, 0x01, 0x79]));
+    assert.deepEqual(req.resourceNames, ['x', 'y']);
+    assert.equal(req.typeUrl, 't');
+  });
+
   it('a NACK goes through the full decoder and keeps its error detail', () => {
     const req = readSotwRequest(encode({ typeUrl: 't', responseNonce: '3', resourceNames: ['x'], errorDetail: { code: 3, message: 'bad listener' } }));
     assert.equal(req.errorDetail?.message, 'bad listener');

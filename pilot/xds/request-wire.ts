@@ -22,28 +22,48 @@ export interface SotwRequest {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const NO_BYTES = Buffer.alloc(0);
 
-function readVarint(b: Buffer, pos: number): [value: number, next: number] {
-  let value = 0;
-  let shift = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos >= b.length) throw new Error('truncated varint');
-    const byte = b[pos++]!;
-    value += (byte & 0x7f) * shift;
-    if (byte < 0x80) return [value, pos];
-    shift *= 128;
+/** A read position in a message; reading past its end throws. */
+class Cursor {
+  pos = 0;
+  constructor(readonly b: Buffer) {}
+
+  varint(): number {
+    let value = 0;
+    let shift = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.b.length) throw new Error('truncated varint');
+      const byte = this.b[this.pos++]!;
+      value += (byte & 0x7f) * shift;
+      if (byte < 0x80) return value;
+      shift *= 128;
+    }
+    throw new Error('varint too long');
   }
-  throw new Error('varint too long');
+
+  /** Skips a length-delimited value; returns its end. */
+  skipBytes(): number {
+    const len = this.varint();
+    return this.skipBytesFrom(this.pos, len);
+  }
+
+  /** Moves past `len` bytes starting at `start` (the current position); returns their end. */
+  skipBytesFrom(start: number, len: number): number {
+    const end = start + len;
+    if (end > this.b.length) throw new Error('truncated field');
+    this.pos = end;
+    return end;
+  }
 }
 
 /** Length-delimited `resource_names` entries of `bytes` (each a tag, a length and the name). */
 function decodeNames(bytes: Buffer): string[] {
   const out: string[] = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    const [, afterTag] = readVarint(bytes, pos);
-    const [len, start] = readVarint(bytes, afterTag);
-    out.push(utf8.decode(bytes.subarray(start, start + len)));
-    pos = start + len;
+  const c = new Cursor(bytes);
+  while (c.pos < bytes.length) {
+    c.varint();
+    const len = c.varint();
+    const start = c.pos;
+    out.push(utf8.decode(bytes.subarray(start, c.skipBytesFrom(start, len))));
   }
   return out;
 }
@@ -61,35 +81,49 @@ function fromFull(req: DiscoveryRequest): SotwRequest {
 }
 
 /**
- * Calls `take` for each length-delimited field of `b` in `fields` (a field number → true map);
- * returns false (for the full decoder) on any other field or wire type. Throws on malformed input.
+ * Calls `take` with the value of each length-delimited field of `b` that `fields` lists (by field
+ * number), and once with the whole run of consecutive entries of the `repeated` field (from its
+ * first tag to its last value's end). Returns false, for the full decoder, on any other field or
+ * wire type or when `take` does. Throws on malformed input.
  */
-function walkFields(b: Buffer, fields: readonly boolean[], take: (field: number, value: Buffer, fieldStart: number) => boolean): boolean {
-  let pos = 0;
-  while (pos < b.length) {
-    const fieldStart = pos;
-    const [tag, afterTag] = readVarint(b, pos);
+function walkFields(b: Buffer, fields: readonly boolean[], repeated: number, take: (field: number, start: number, end: number) => boolean): boolean {
+  const c = new Cursor(b);
+  while (c.pos < b.length) {
+    const fieldStart = c.pos;
+    const tag = c.varint();
     const field = Math.floor(tag / 8);
     if ((tag & 7) !== 2 || !fields[field]) return false;
-    const [len, start] = readVarint(b, afterTag);
-    const end = start + len;
-    if (end > b.length) throw new Error('truncated field');
-    if (!take(field, b.subarray(start, end), fieldStart)) return false;
-    pos = end;
+    if (field === repeated) {
+      // Thousands of names: read in one tight loop, reported as one run.
+      let end = c.skipBytes();
+      while (c.pos < b.length) {
+        const next = c.pos;
+        if (c.varint() !== tag) {
+          c.pos = next;
+          break;
+        }
+        end = c.skipBytes();
+      }
+      if (!take(field, fieldStart, end)) return false;
+      continue;
+    }
+    const len = c.varint();
+    const start = c.pos;
+    const end = c.skipBytesFrom(start, len);
+    if (!take(field, start, end)) return false;
   }
   return true;
 }
 
-/** The bytes of one repeated string field's entries, which encoders write together. */
+/** Where the entries of one repeated string field are; encoders write them together. */
 class RepeatedBytes {
   private start = -1;
   private end = -1;
 
-  /** Adds an entry; false when it does not follow the previous one (the full decoder takes those). */
-  add(b: Buffer, fieldStart: number, value: Buffer): boolean {
-    if (this.start >= 0 && this.end !== fieldStart) return false;
-    if (this.start < 0) this.start = fieldStart;
-    this.end = value.byteOffset - b.byteOffset + value.length;
+  /** Adds a run of entries; false if there was one before (the full decoder takes those). */
+  add(start: number, end: number): boolean {
+    if (this.start >= 0) return false;
+    [this.start, this.end] = [start, end];
     return true;
   }
 
@@ -108,10 +142,11 @@ export function readSotwRequest(b: Buffer): SotwRequest {
   let responseNonce = '';
   let node: Node | undefined;
   const names = new RepeatedBytes();
-  const read = walkFields(b, SOTW_FIELDS, (field, value, fieldStart) => {
+  const read = walkFields(b, SOTW_FIELDS, 3, (field, start, end) => {
+    if (field === 3) return names.add(start, end);
+    const value = b.subarray(start, end);
     if (field === 1) versionInfo = utf8.decode(value);
     else if (field === 2) node = fromBinary(NodeSchema, value);
-    else if (field === 3) return names.add(b, fieldStart, value);
     else if (field === 4) typeUrl = utf8.decode(value);
     else responseNonce = utf8.decode(value);
     return true;
@@ -167,10 +202,11 @@ export function readDeltaRequest(b: Buffer): DeltaRequest {
   let node: Node | undefined;
   const unsubscribe: string[] = [];
   const subscribe = new RepeatedBytes();
-  const read = walkFields(b, DELTA_FIELDS, (field, value, fieldStart) => {
+  const read = walkFields(b, DELTA_FIELDS, 3, (field, start, end) => {
+    if (field === 3) return subscribe.add(start, end);
+    const value = b.subarray(start, end);
     if (field === 1) node = fromBinary(NodeSchema, value);
     else if (field === 2) typeUrl = utf8.decode(value);
-    else if (field === 3) return subscribe.add(b, fieldStart, value);
     else if (field === 4) unsubscribe.push(utf8.decode(value));
     else responseNonce = utf8.decode(value);
     return true;
