@@ -1,13 +1,14 @@
-// One simulated proxy: a real ADS client (gRPC over HTTP/2 on its own connection) that subscribes
-// the way its kind does and ACKs every response at once:
+// One simulated proxy: a real ADS client (gRPC over HTTP/2 on its own connection, through the
+// simulator's lean HTTP/2 client, h2-stream.ts) that subscribes the way its kind does and ACKs
+// every response at once:
 // - Envoy sidecar: wildcard CDS and LDS, then EDS for the EDS clusters and RDS for the route
 //   configs the listeners name (State-of-the-World or Delta);
 // - proxyless gRPC (as @grpc/grpc-js-xds): LDS by target name, then the RDS, CDS and EDS names
 //   each answer references (State-of-the-World only, like grpc-js-xds).
 // It reads only the fields it needs from the wire and records when each response arrived.
-import * as http2 from 'node:http2';
 import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { H2GrpcStream } from './h2-stream.js';
 import { KnownLists, type Reuse } from './same-bytes.js';
 import { encodeStrings, grpcFrame, Writer } from './wire.js';
 import { clusterEdsSpan, deltaResource, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, sotwResource, spanString, TYPE, type Span } from './xds-scan.js';
@@ -136,8 +137,7 @@ export class SimProxy {
   readonly failures = new Map<string, number>();
   private addr?: string;
   private failing = false;
-  private session?: http2.ClientHttp2Session;
-  private stream?: http2.ClientHttp2Stream;
+  private stream?: H2GrpcStream;
   private node?: Uint8Array;
   private stopped = false;
   private chunks: Buffer[] = [];
@@ -168,20 +168,11 @@ export class SimProxy {
     this.answered.clear();
     this.last.clear();
     this.held.clear();
-    const session = http2.connect(`http://${addr}`, { settings: { initialWindowSize: WINDOW, enablePush: false }, maxSessionMemory: 1024 });
-    this.session = session;
-    session.on('connect', () => session.setLocalWindowSize(WINDOW));
-    session.on('error', (err) => session === this.session && this.fail(`session: ${err.message}`));
-    const stream = session.request({ ':method': 'POST', ':path': this.spec.delta ? DELTA_PATH : SOTW_PATH, 'content-type': 'application/grpc', te: 'trailers', 'user-agent': 'isthmus-bench' });
-    this.stream = stream;
-    const current = () => stream === this.stream;
-    stream.on('data', (chunk: Buffer) => current() && this.onData(chunk));
-    stream.on('trailers', (headers) => {
-      const status = headers['grpc-status'];
-      if (current() && status !== undefined && status !== '0') this.fail(`grpc-status ${String(status)}: ${String(headers['grpc-message'] ?? '')}`);
+    const stream: H2GrpcStream = new H2GrpcStream(addr, this.spec.delta ? DELTA_PATH : SOTW_PATH, { window: WINDOW, headers: { te: 'trailers', 'user-agent': 'isthmus-bench' } }, {
+      data: (chunk) => stream === this.stream && this.onData(chunk),
+      closed: (reason) => stream === this.stream && this.fail(reason),
     });
-    stream.on('error', (err) => current() && this.fail(`stream: ${err.message}`));
-    stream.on('close', () => current() && this.fail('stream closed by the server'));
+    this.stream = stream;
     if (this.spec.kind === 'sidecar') {
       // Envoy asks for clusters first, then listeners.
       this.subscribe(TYPE.cluster, 'wildcard');
@@ -193,8 +184,7 @@ export class SimProxy {
 
   stop(): void {
     this.stopped = true;
-    this.stream?.close();
-    this.session?.close();
+    this.stream?.destroy();
   }
 
   resetPhase(): void {
@@ -206,7 +196,6 @@ export class SimProxy {
     if (this.stopped || this.error || this.failing) return;
     this.failing = true;
     this.stream?.destroy();
-    this.session?.destroy();
     if (this.reconnects >= MAX_RECONNECTS) {
       this.error = message;
       return;
@@ -389,7 +378,7 @@ export class SimProxy {
   }
 
   private write(message: Buffer): void {
-    if (this.stopped || !this.stream || this.stream.destroyed) return;
+    if (this.stopped || !this.stream) return;
     this.stream.write(grpcFrame(message));
   }
 }
