@@ -1,9 +1,12 @@
 // Route configurations of proxies in different namespaces share the virtual hosts that are the
 // same for both (third parties' services), keep apart those that differ (a namespace's own short
-// names), and a sniffed port's copy never changes the shared ones.
+// names), and a sniffed port's copy never changes the shared ones; inbound listeners share all but
+// the service name.
 import assert from 'node:assert/strict';
-import { equals, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { equals, fromBinary, toBinary, toJsonString } from '@bufbuild/protobuf';
 import { ListenerSchema, type Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
+import { FilterChainSchema } from '../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { envoyRegistry } from '../pilot/networking/registry.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHostSchema, type Route } from '../gen/envoy/config/route/v3/route_components_pb.js';
 import { proxyFromNode } from '../pilot/model/proxy.js';
@@ -53,6 +56,38 @@ describe('route configurations shared between namespaces', () => {
     assert.deepEqual(sniffed.virtualHosts.map((v) => v.domains), [['*']]);
     const shared = unpack<RouteConfiguration>(generate(sidecarGenerators, push, proxy, TYPE.route, ['80'])[0]!);
     assert.ok(shared.virtualHosts.find((v) => v.name === 'c.c.svc.cluster.local:80')!.domains.includes('c.c.svc.cluster.local'));
+  });
+
+  it('inbound listeners of services on the same port differ only in the route decorator naming each service', () => {
+    const workload = (name: string, ip: string) => `${service(name, 'a', ip.replace('10.1.', '10.96.'))}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}-0, namespace: a, labels: {app: ${name}}}
+status: {podIP: ${ip}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}-x, namespace: a, labels: {kubernetes.io/service-name: ${name}}}
+addressType: IPv4
+ports: [{name: http, port: 80}]
+endpoints:
+- addresses: [${ip}]
+  targetRef: {kind: Pod, name: ${name}-0, namespace: a}`;
+    const push = pushFromYaml([workload('x', '10.1.0.1'), workload('y', '10.1.0.2')].join('\n---\n'));
+    const inboundOf = (pod: string, ip: string) => {
+      const proxy = proxyFromNode({ id: `sidecar~${ip}~${pod}.a~a.svc.cluster.local`, metadata: { NAMESPACE: 'a', LABELS: { app: pod.split('-')[0]! } } });
+      const [r] = generate(sidecarGenerators, push, proxy, TYPE.listener, ['virtualInbound']);
+      assert.deepEqual(resourceProblems(r!), []);
+      return unpack<Listener>(r!);
+    };
+    const [x, y] = [inboundOf('x-0', '10.1.0.1'), inboundOf('y-0', '10.1.0.2')];
+    const json = (l: Listener) => toJsonString(ListenerSchema, l, { registry: envoyRegistry() });
+    const operations = (l: Listener) =>
+      l.filterChains.filter((c) => c.name === '0.0.0.0_80').map((c) => toJsonString(FilterChainSchema, c, { registry: envoyRegistry() }).match(/"operation":"([^"]+)"/)?.[1]);
+    assert.deepEqual(operations(x), ['x.a.svc.cluster.local:80/*', 'x.a.svc.cluster.local:80/*']);
+    assert.deepEqual(operations(y), ['y.a.svc.cluster.local:80/*', 'y.a.svc.cluster.local:80/*']);
+    assert.equal(json(x).replaceAll('x.a.svc', 'y.a.svc'), json(y), 'nothing else differs');
   });
 
   it('packing with shared items decodes to the message toBinary would have made', () => {

@@ -19,8 +19,8 @@ import { TrafficDirection } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { HttpConnectionManagerSchema, HttpFilterSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
-import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/route_pb.js';
-import { RouteActionSchema, RouteSchema, RetryPolicySchema } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
+import { RouteConfigurationSchema, type RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
+import { DecoratorSchema, RouteActionSchema, RouteSchema, RetryPolicySchema } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { effectiveMtls, mtlsForPort, type EffectiveMtls, type MtlsMode } from '../../model/authn.js';
@@ -111,23 +111,43 @@ function inboundRoute(cc: ChainConfig) {
   return create(RouteSchema, {
     name: 'default',
     match: { pathSpecifier: { case: 'prefix', value: '/' } },
-    decorator: { operation: `${cc.hostname}:${cc.servicePort}/*` },
     action: { case: 'route', value: action },
   });
 }
 
-function httpFilters(cc: ChainConfig) {
+/** The connection manager of an inbound HTTP chain, without the route's decorator (the one part naming the service). */
+function inboundHcm(cc: ChainConfig) {
   const routeConfig = create(RouteConfigurationSchema, {
     name: cc.clusterName,
     virtualHosts: [{ name: `inbound|http|${cc.servicePort}`, domains: ['*'], routes: [inboundRoute(cc)] }],
     validateClusters: false,
   });
-  const hcm = create(HttpConnectionManagerSchema, {
+  return create(HttpConnectionManagerSchema, {
     statPrefix: cc.passthrough ? cc.clusterName : `inbound_${WILDCARD}_${cc.targetPort}`,
     routeSpecifier: { case: 'routeConfig', value: routeConfig },
     httpFilters: [create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
     http2ProtocolOptions: cc.protocol === 'HTTP2' || cc.protocol === 'GRPC' ? {} : undefined,
   });
+}
+
+/**
+ * Connection managers by everything but the service name: a thousand services on the same port
+ * differ only in their route's decorator, so the rest is built once (the messages are never
+ * changed; each service gets shallow copies down to its route).
+ */
+const hcmTemplates = new Map<string, ReturnType<typeof inboundHcm>>();
+
+function httpFilters(cc: ChainConfig) {
+  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}`;
+  let template = hcmTemplates.get(key);
+  if (!template) {
+    if (hcmTemplates.size > 1024) hcmTemplates.clear();
+    hcmTemplates.set(key, (template = inboundHcm(cc)));
+  }
+  const rc = template.routeSpecifier.value as RouteConfiguration;
+  const vh = rc.virtualHosts[0]!;
+  const route = { ...vh.routes[0]!, decorator: create(DecoratorSchema, { operation: `${cc.hostname}:${cc.servicePort}/*` }) };
+  const hcm = { ...template, routeSpecifier: { case: 'routeConfig' as const, value: { ...rc, virtualHosts: [{ ...vh, routes: [route] }] } } };
   return [create(FilterSchema, { name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } })];
 }
 
