@@ -2,7 +2,7 @@
 // connects N simulated proxies from worker processes, and measures a cold start, a VirtualService
 // change and an endpoint change.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -208,6 +208,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
 
   let server: Isthmusd | undefined;
   const workers: WorkerHandle[] = [];
+  // Node writes a heap snapshot only into a directory that exists.
+  if (opts.heapSnapshotDir) mkdirSync(opts.heapSnapshotDir, { recursive: true });
   try {
     server = await startIsthmusd(dir, opts.env, [
       ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
