@@ -12,7 +12,10 @@ import { VirtualHostSchema, type Route } from '../gen/envoy/config/route/v3/rout
 import { proxyFromNode } from '../pilot/model/proxy.js';
 import { packWithItems, TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
+import type { PushContext } from '../pilot/model/push-context.js';
 import { pushFromYaml } from './support/push.js';
+
+const pushWith = (yaml: string, previous: PushContext) => pushFromYaml(yaml, previous.mesh, previous);
 import { generate, resourceProblems, unpack } from './support/resources.js';
 
 const service = (name: string, ns: string, ip: string) => `apiVersion: v1
@@ -88,6 +91,41 @@ endpoints:
     assert.deepEqual(operations(x), ['x.a.svc.cluster.local:80/*', 'x.a.svc.cluster.local:80/*']);
     assert.deepEqual(operations(y), ['y.a.svc.cluster.local:80/*', 'y.a.svc.cluster.local:80/*']);
     assert.equal(json(x).replaceAll('x.a.svc', 'y.a.svc'), json(y), 'nothing else differs');
+  });
+
+  it('a workload whose inbound inputs did not change keeps its listener across pushes; a new mTLS mode rebuilds it', () => {
+    const pod = `${yaml}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a-0, namespace: a, labels: {app: a}}
+status: {podIP: 10.1.0.5}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: a-x, namespace: a, labels: {kubernetes.io/service-name: a}}
+addressType: IPv4
+ports: [{name: http, port: 80}]
+endpoints:
+- addresses: [10.1.0.5]
+  targetRef: {kind: Pod, name: a-0, namespace: a}`;
+    const strict = `${pod}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: a}
+spec: {mtls: {mode: STRICT}}`;
+    const proxy = proxyFromNode({ id: 'sidecar~10.1.0.5~a-0.a~a.svc.cluster.local', metadata: { NAMESPACE: 'a', LABELS: { app: 'a' } } });
+    const inbound = (push: PushContext) => generate(sidecarGenerators, push, proxy, TYPE.listener, ['virtualInbound'])[0]!;
+    const first = pushFromYaml(pod);
+    const built = inbound(first);
+    const second = pushWith(pod, first);
+    assert.equal(inbound(second), built, 'the very same resource, not rebuilt');
+    const third = pushWith(strict, second);
+    assert.notEqual(inbound(third), built);
+    assert.ok(!unpack<Listener>(inbound(third)).filterChains.some((c) => c.name === '0.0.0.0_80' && c.filterChainMatch?.transportProtocol === 'raw_buffer'), 'STRICT: no plaintext chain for the port');
+    const otherMesh = pushFromYaml(pod, { protocolDetectionTimeoutSeconds: 5 }, first);
+    assert.notEqual(inbound(otherMesh), built, 'another mesh config is not carried over');
   });
 
   it('packing with shared items decodes to the message toBinary would have made', () => {

@@ -46,6 +46,9 @@ export class PushContext {
   private readonly scopes = new Map<string, SidecarScope>();
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
   private readonly memos = new Map<string, unknown>();
+  /** Output kept across pushes (see `durable`): this push's, and what the previous push left. */
+  private readonly durables = new Map<string, unknown>();
+  private readonly carried?: ReadonlyMap<string, unknown>;
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
@@ -65,9 +68,12 @@ export class PushContext {
     readonly domainSuffix: string,
     readonly registry: ServiceIndex,
     store: ConfigStore,
-    opts: { configDomain?: string } = {},
+    opts: { configDomain?: string; previous?: PushContext } = {},
   ) {
     this.configDomain = opts.configDomain ?? domainSuffix;
+    // Durable output depends on the mesh config and domain besides its key: only carried over while those stay.
+    const prev = opts.previous;
+    if (prev && prev.mesh === mesh && prev.domainSuffix === domainSuffix && prev.configDomain === this.configDomain) this.carried = prev.durables;
     // Ingress and Gateway API objects, converted into Istio config as istiod does.
     const derived = derivedConfigFor(
       store,
@@ -144,6 +150,19 @@ export class PushContext {
     if (known !== undefined || this.memos.has(key)) return known as T;
     const value = build();
     this.memos.set(key, value);
+    return value;
+  }
+
+  /**
+   * Like `memo`, and the value also serves the next push (built with this one as `previous`)
+   * when it asks for the same key. Only for output whose key names every input by value (never
+   * by object identity, which differs between pushes) apart from the mesh config and domain.
+   * Entries the next push does not ask for are dropped with this one.
+   */
+  durable<T>(key: string, build: () => T): T {
+    if (this.durables.has(key)) return this.durables.get(key) as T;
+    const value = this.carried?.has(key) ? (this.carried.get(key) as T) : build();
+    this.durables.set(key, value);
     return value;
   }
 

@@ -90,16 +90,16 @@ export class DiscoveryService {
     return generatorsFor(proxy);
   }
 
-  private build(): PushContext {
+  private build(previous?: PushContext): PushContext {
     const version = `${new Date().toISOString()}/${++this.pushCount}`;
     const registry = buildServiceIndex(this.store, { domainSuffix: this.opts.domainSuffix });
-    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store);
+    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous });
   }
 
   private push(event: ConfigEvent, firstEventAt: number): void {
     const started = performance.now();
     const prev = this.current;
-    this.current = this.build();
+    this.current = this.build(prev);
     const plan = planPush(prev, this.current, event);
     this.server.pushAll(firstEventAt, plan.select);
     this.log.info(

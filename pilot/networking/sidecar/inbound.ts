@@ -306,17 +306,20 @@ export function virtualInboundListener(push: PushContext, proxy: Proxy): Listene
 
 /**
  * The packed `virtualInbound` listener, shared by every proxy with the same inputs (mTLS modes
- * and chain configs: proxies of the same service, usually) within a push.
+ * and chain configs: proxies of the same service, usually) within a push and, while those
+ * inputs stay, in the pushes after it.
  */
 export function virtualInboundResource(push: PushContext, proxy: Proxy): NamedResource {
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
   const modes = mtlsKey(mtls);
-  return push.memo(`lds/virtualInbound|${modes}|${JSON.stringify(configs)}`, () => {
+  // Keyed by value (modes and chain configs), so the listener also outlives the push: the next
+  // push's proxies of an unchanged workload get it without rebuilding (see PushContext.durable).
+  return push.durable(`lds/virtualInbound|${modes}|${JSON.stringify(configs)}`, () => {
     // The passthrough chains depend only on the mTLS modes and service ports: every workload of
     // one kind has the same, so they are built (and encoded, see packWithItems) once.
     const ports = new Set(configs.map((c) => c.targetPort));
-    const passthrough = push.memo(`lds/virtualInbound/passthrough|${modes}|${[...ports].sort((a, b) => a - b).join(',')}`, () => passthroughChains(push, mtls, ports));
+    const passthrough = push.durable(`lds/virtualInbound/passthrough|${modes}|${[...ports].sort((a, b) => a - b).join(',')}`, () => passthroughChains(push, mtls, ports));
     const listener = buildVirtualInbound(push, mtls, configs, passthrough);
     return { name: VIRTUAL_INBOUND_LISTENER, resource: packWithItems(ListenerSchema, { ...listener, filterChains: [] }, ListenerSchema.field.filterChains, listener.filterChains) };
   });
