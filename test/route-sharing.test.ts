@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { equals, fromBinary, toBinary, toJsonString } from '@bufbuild/protobuf';
 import { ListenerSchema, type Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import { FilterChainSchema } from '../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { ClusterSchema, type Cluster } from '../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { envoyRegistry } from '../pilot/networking/registry.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHostSchema, type Route } from '../gen/envoy/config/route/v3/route_components_pb.js';
@@ -91,9 +92,15 @@ endpoints:
     assert.deepEqual(operations(x), ['x.a.svc.cluster.local:80/*', 'x.a.svc.cluster.local:80/*']);
     assert.deepEqual(operations(y), ['y.a.svc.cluster.local:80/*', 'y.a.svc.cluster.local:80/*']);
     assert.equal(json(x).replaceAll('x.a.svc', 'y.a.svc'), json(y), 'nothing else differs');
+    const inboundService = (pod: string, ip: string) => {
+      const proxy = proxyFromNode({ id: `sidecar~${ip}~${pod}.a~a.svc.cluster.local`, metadata: { NAMESPACE: 'a', LABELS: { app: pod.split('-')[0]! } } });
+      const c = unpack<Cluster>(generate(sidecarGenerators, push, proxy, TYPE.cluster, ['inbound|80||'])[0]!);
+      return toJsonString(ClusterSchema, c, { registry: envoyRegistry() }).match(/"host":"([^"]+)"/)?.[1];
+    };
+    assert.deepEqual([inboundService('x-0', '10.1.0.1'), inboundService('y-0', '10.1.0.2')], ['x.a.svc.cluster.local', 'y.a.svc.cluster.local'], 'inbound clusters name their own service');
   });
 
-  it('a workload whose inbound inputs did not change keeps its listener across pushes; a new mTLS mode rebuilds it', () => {
+  it('a workload whose inbound inputs did not change keeps its listener and inbound clusters across pushes; a new mTLS mode rebuilds the listener', () => {
     const pod = `${yaml}
 ---
 apiVersion: v1
@@ -117,10 +124,14 @@ metadata: {name: default, namespace: a}
 spec: {mtls: {mode: STRICT}}`;
     const proxy = proxyFromNode({ id: 'sidecar~10.1.0.5~a-0.a~a.svc.cluster.local', metadata: { NAMESPACE: 'a', LABELS: { app: 'a' } } });
     const inbound = (push: PushContext) => generate(sidecarGenerators, push, proxy, TYPE.listener, ['virtualInbound'])[0]!;
+    const inboundCluster = (push: PushContext) => generate(sidecarGenerators, push, proxy, TYPE.cluster, ['inbound|80||'])[0]!;
     const first = pushFromYaml(pod);
     const built = inbound(first);
+    const cluster = inboundCluster(first);
+    assert.deepEqual(resourceProblems(cluster), []);
     const second = pushWith(pod, first);
     assert.equal(inbound(second), built, 'the very same resource, not rebuilt');
+    assert.equal(inboundCluster(second), cluster, 'the inbound cluster too');
     const third = pushWith(strict, second);
     assert.notEqual(inbound(third), built);
     assert.ok(!unpack<Listener>(inbound(third)).filterChains.some((c) => c.name === '0.0.0.0_80' && c.filterChainMatch?.transportProtocol === 'raw_buffer'), 'STRICT: no plaintext chain for the port');

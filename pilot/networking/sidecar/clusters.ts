@@ -109,15 +109,21 @@ function passthroughCluster(push: PushContext, name: string, sourceAddress?: str
  * destination (PASSTHROUGH); with inboundTrafficPolicy LOCALHOST they send to 127.0.0.1.
  * Their `istio` metadata names the services, for telemetry.
  */
-function inboundClusters(push: PushContext, proxy: Proxy): Cluster[] {
+function inboundClusters(push: PushContext, proxy: Proxy): NamedResource[] {
   const scope = push.sidecarScope(proxy);
-  if (scope.ingress.length) return sidecarIngressClusters(push, proxy);
+  if (scope.ingress.length) return sidecarIngressClusters(push, proxy).map(packCluster);
   const byPort = new Map<number, Service[]>();
   for (const inst of proxyServiceInstances(push, proxy)) {
     const list = byPort.get(inst.endpoint.endpointPort) ?? [];
     if (!list.includes(inst.service)) list.push(inst.service);
     byPort.set(inst.endpoint.endpointPort, list);
   }
+  // What the clusters are made of, by value: workloads of one service share them, across pushes too.
+  const key = [...byPort].map(([port, services]) => `${port}=${services.map((s) => `${s.hostname}/${s.name}/${s.namespace}`).sort().join(',')}`).join(';');
+  return push.durable(`cds/inbound|${key}`, () => serviceInboundClusters(push, byPort).map(packCluster));
+}
+
+function serviceInboundClusters(push: PushContext, byPort: Map<number, Service[]>): Cluster[] {
   const out: Cluster[] = [];
   for (const [port, services] of byPort) {
     const name = subsetKey('inbound', '', '', port);
@@ -219,7 +225,7 @@ export function sidecarClusters(push: PushContext, proxy: Proxy, watch: Watch): 
   });
   const dfpKey = dynamicDnsViewKey(push, proxy);
   const dynamicDns = dfpKey ? push.memo(`cds/${dfpKey}`, () => [packCluster(dynamicDnsCluster(push, proxy))]) : [];
-  const all = concatResources(outbound, inboundClusters(push, proxy).map(packCluster), fixed, dynamicDns);
+  const all = concatResources(outbound, inboundClusters(push, proxy), fixed, dynamicDns);
   const wanted = watch.wildcard ? undefined : new Set(watch.names);
   return wanted ? all.filter((c) => wanted.has(c.name)) : all;
 }
