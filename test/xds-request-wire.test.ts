@@ -108,5 +108,11 @@ describe('subscriptions found again from their encoding', () => {
     const third = namesFromEncoding(readSotwRequest(encode({ typeUrl: 't', resourceNames: other })).namesBytes, () => (decoded++, other));
     assert.equal(decoded, 2);
     assert.deepEqual(namesList(third), other);
+    // The same names in another order: the same set, and those bytes are recognised next time too.
+    const reversed = [...names].reverse();
+    const reversedBytes = () => readSotwRequest(encode({ typeUrl: 't', resourceNames: reversed })).namesBytes;
+    assert.equal(namesFromEncoding(reversedBytes(), () => (decoded++, reversed)), first);
+    assert.equal(namesFromEncoding(reversedBytes(), () => (decoded++, reversed)), first);
+    assert.equal(decoded, 3, 'another order decodes once');
   });
 });

@@ -93,7 +93,9 @@ export function namesFromEncoding(bytes: Buffer, decode: () => readonly string[]
   for (const e of same) if (e.bytes.equals(bytes)) return e.names;
   const names = internNames(decode());
   rememberEncoding(names, bytes);
-  byEncoding.set(bytes.length, [{ bytes: encodings.get(names) ?? Buffer.from(bytes), names }, ...same.slice(0, RECENT_PER_SIZE - 1)]);
+  // The set may have been remembered with another encoding (another order): keep these bytes.
+  const remembered = encodings.get(names);
+  byEncoding.set(bytes.length, [{ bytes: remembered?.equals(bytes) ? remembered : Buffer.from(bytes), names }, ...same.slice(0, RECENT_PER_SIZE - 1)]);
   return names;
 }
 
