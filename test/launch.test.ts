@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// @ts-expect-error: plain JavaScript module without type declarations
 import { freshBundle } from '../bin/launch.mjs';
 
 describe('bin/launch.mjs (bundle or sources)', () => {

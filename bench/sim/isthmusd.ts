@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freshBundle } from '../../bin/launch.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 export interface Isthmusd {
   pid: number;
@@ -46,6 +47,10 @@ class LogFile {
 }
 
 export function startIsthmusd(configDir: string, env: Record<string, string> = {}, nodeArgs: string[] = [], root = ROOT): Promise<Isthmusd> {
+  // A stale bundle makes bin/isthmusd run its TypeScript sources: slower, more memory, other figures.
+  if (!freshBundle('isthmusd', root)) {
+    console.warn(`warning: ${root}/bin/isthmusd will run from its TypeScript sources (no bundle, or a source is newer than it): figures are not comparable; run \`node tools/bundle.mjs\` there first`);
+  }
   // Beside the config directory, not in it (isthmusd watches that); removed when isthmusd stops.
   const logPath = `${configDir}.isthmusd.log`;
   const out = openSync(logPath, 'w+');
