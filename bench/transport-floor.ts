@@ -1,5 +1,6 @@
 // The floor of loopback transport on this machine (`npm run bench:transport`): one message per
-// connection from a server process to client processes, over raw TCP and over h2c, with no xDS work
+// connection from a server process to client processes, over raw TCP and over h2c (received by
+// Node's HTTP/2 client, and by the load simulator's own, bench/sim/h2-stream.ts), with no xDS work
 // at all. On a shared 2-core box `npm run bench` figures mean little until compared against this.
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -7,8 +8,10 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { H2GrpcStream } from './sim/h2-stream.js';
 
-type Transport = 'tcp' | 'http2';
+type Transport = 'tcp' | 'http2' | 'http2-sim';
+const TRANSPORTS: readonly Transport[] = ['tcp', 'http2', 'http2-sim'];
 type Msg =
   | { type: 'listening'; port: number }
   | { type: 'ready' }
@@ -83,10 +86,19 @@ function client(transport: Transport, port: number, connections: number): void {
     req.on('error', settle);
     req.end();
   };
+  const openSim = (): void => {
+    const settle = settler();
+    new H2GrpcStream(`127.0.0.1:${port}`, '/x', { window: WINDOW, headers: {} }, {
+      data: (d) => void (bytes += d.length),
+      // The server ends its side after the message; anything else is a failure.
+      closed: (reason) => settle(/without trailers/.test(reason) ? undefined : new Error(reason)),
+    });
+  };
+  const open = { tcp: openTcp, http2: openH2, 'http2-sim': openSim }[transport];
   process.on('message', (m: Msg) => {
     if (m.type !== 'go') return;
     base = process.cpuUsage();
-    for (let i = 0; i < connections; i++) (transport === 'tcp' ? openTcp : openH2)();
+    for (let i = 0; i < connections; i++) open();
     if (connections === 0) send({ type: 'done', bytes, cpuS: 0, failed, errors });
   });
   send({ type: 'ready' });
@@ -137,7 +149,7 @@ async function measure(transport: Transport, connections: number, messageBytes: 
     if (cpu.errors?.length) throw new Error(`${transport}: ${cpu.errors.join('; ')}`);
 
     const totalBytes = results.reduce((s, r) => s + r.bytes, 0);
-    const expected = connections * (messageBytes + (transport === 'http2' ? 5 : 0));
+    const expected = connections * (messageBytes + (transport === 'tcp' ? 0 : 5));
     if (totalBytes !== expected) throw new Error(`${transport}: received ${totalBytes} bytes, expected ${expected}`);
     return { transport, connections, messageBytes, clientProcesses, totalBytes, wallMs, serverCpuS: cpu.cpuS ?? NaN, clientCpuS: results.reduce((s, r) => s + r.cpuS, 0) };
   } finally {
@@ -152,12 +164,12 @@ async function main(): Promise<void> {
     .option('--connections <n>', 'connections (one message each)', '2000')
     .option('--message-mb <x>', 'message size in MB (10^6 bytes)', '3')
     .option('--client-processes <n>', 'client processes sharing the connections', '2')
-    .option('--transports <list>', 'tcp,http2 or either', 'tcp,http2')
+    .option('--transports <list>', `any of ${TRANSPORTS.join(',')}`, TRANSPORTS.join(','))
     .option('--json <file>', 'also write the rows as JSON')
     .parse()
     .opts<{ connections: string; messageMb: string; clientProcesses: string; transports: string; json?: string }>();
   const transports = o.transports.split(',').map((t) => t.trim());
-  for (const t of transports) if (t !== 'tcp' && t !== 'http2') throw new Error(`--transports: unknown ${JSON.stringify(t)}`);
+  for (const t of transports) if (!TRANSPORTS.includes(t as Transport)) throw new Error(`--transports: unknown ${JSON.stringify(t)}`);
   const connections = Number(o.connections);
   const messageBytes = Math.round(Number(o.messageMb) * 1e6);
   const clientProcesses = Number(o.clientProcesses);
