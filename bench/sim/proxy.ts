@@ -9,7 +9,7 @@
 import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { H2GrpcStream } from './h2-stream.js';
-import { KnownLists, type Reuse } from './same-bytes.js';
+import { KnownLists, type Prefix, type Reuse } from './same-bytes.js';
 import { encodeStrings, grpcFrame, Writer } from './wire.js';
 import { clusterEdsSpan, deltaResource, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, sotwResource, spanString, TYPE, type Span } from './xds-scan.js';
 
@@ -280,10 +280,14 @@ export class SimProxy {
   }
 
   private onSotw(buf: Buffer): string {
-    const env = readSotwResponse(buf);
+    let prefix: Prefix<Refs> | undefined;
+    const env = readSotwResponse(buf, {
+      wants: (t) => this.derives(t),
+      skip: (start, t) => (prefix = sotwRefs.prefix(t, buf, start))?.end ?? start,
+    });
     this.last.set(env.typeUrl, { version: env.version, nonce: env.nonce });
     if (this.derives(env.typeUrl)) {
-      const r = sotwRefs.values(env.typeUrl, buf, env.resources, (field) => this.refsOf(env.typeUrl, buf, sotwResource(buf, field)));
+      const r = sotwRefs.values(env.typeUrl, buf, prefix, env.resources, (field) => this.refsOf(env.typeUrl, buf, sotwResource(buf, field)));
       this.subscribe(FOLLOW[env.typeUrl]!, subscription(r, (v) => v));
     }
     this.send(env.typeUrl, this.subs.get(env.typeUrl), env.version, env.nonce);
@@ -291,9 +295,13 @@ export class SimProxy {
   }
 
   private onDelta(buf: Buffer): string {
-    const env = readDeltaResponse(buf);
+    let prefix: Prefix<[string, Refs]> | undefined;
+    const env = readDeltaResponse(buf, {
+      wants: (t) => this.derives(t),
+      skip: (start, t) => (prefix = deltaRefs.prefix(t, buf, start))?.end ?? start,
+    });
     if (this.derives(env.typeUrl)) {
-      const r = deltaRefs.values(env.typeUrl, buf, env.resources, (field): [string, Refs] => {
+      const r = deltaRefs.values(env.typeUrl, buf, prefix, env.resources, (field): [string, Refs] => {
         const res = deltaResource(buf, field);
         const name = spanString(buf, res.name);
         return [name, res.value ? this.refsOf(env.typeUrl, buf, res.value, { span: res.name, value: name }) : undefined];

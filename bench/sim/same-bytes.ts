@@ -73,33 +73,46 @@ export interface Reuse<T> {
   known?: KnownList<T>;
 }
 
+/** A run of resources at the start of a list that equals the start of a remembered list. */
+export interface Prefix<T> {
+  known: KnownList<T>;
+  /** Where the run starts in the received buffer, how many resources it holds, where it ends. */
+  start: number;
+  count: number;
+  end: number;
+}
+
 export class KnownLists<T> {
   private readonly lists = new Map<string, KnownList<T>[]>();
 
+  /** The longest run of resources starting at `start` (a resource's tag) equal to the start of a remembered list. */
+  prefix(kind: string, buf: Buffer, start: number): Prefix<T> | undefined {
+    let best: Prefix<T> | undefined;
+    for (const known of this.lists.get(kind) ?? []) {
+      const count = known.resourcesWithin(known.commonPrefix(buf, start, buf.length));
+      if (count > (best?.count ?? 0)) best = { known, start, count, end: start + known.ends[count - 1]! };
+    }
+    return best;
+  }
+
   /**
-   * One value per resource span (contiguous, in order): those of the longest run of leading
-   * resources equal to a remembered list's are reused, the rest come from `derive`.
+   * One value per resource: those of `prefix` (if any) reused, then one from `derive` per span of
+   * `rest` (the resources after it, contiguous, in order). A list mostly unlike any remembered
+   * one is remembered.
    */
-  values(kind: string, buf: Buffer, spans: readonly Span[], derive: (span: Span) => T): Reuse<T> {
-    const start = spans[0]?.start ?? 0;
-    const end = spans[spans.length - 1]?.end ?? 0;
-    if (end - start < MIN_BYTES) return { values: spans.map(derive), reused: 0 };
+  values(kind: string, buf: Buffer, prefix: Prefix<T> | undefined, rest: readonly Span[], derive: (span: Span) => T): Reuse<T> {
+    const reused = prefix?.count ?? 0;
+    const values = prefix ? prefix.known.values.slice(0, reused) : [];
+    for (const span of rest) values.push(derive(span));
+    const start = prefix?.start ?? rest[0]?.start ?? 0;
+    const end = rest.length ? rest[rest.length - 1]!.end : (prefix?.end ?? 0);
+    if (end - start < MIN_BYTES || reused >= values.length / 2) return { values, reused, known: prefix?.known };
+    const ends = [...(prefix ? prefix.known.ends.slice(0, reused) : []), ...rest.map((r) => r.end - start)];
+    const known = new KnownList(Buffer.from(buf.subarray(start, end)), ends, values.slice());
     let list = this.lists.get(kind);
     if (!list) this.lists.set(kind, (list = []));
-    let best: KnownList<T> | undefined;
-    let reused = 0;
-    for (const known of list) {
-      const n = known.resourcesWithin(known.commonPrefix(buf, start, end));
-      if (n > reused) [best, reused] = [known, n];
-    }
-    const values = best ? best.values.slice(0, reused) : [];
-    for (let i = reused; i < spans.length; i++) values.push(derive(spans[i]!));
-    if (reused < spans.length / 2) {
-      const known = new KnownList(Buffer.from(buf.subarray(start, end)), spans.map((s) => s.end - start), values.slice());
-      if (list.length >= PER_KIND) list.shift();
-      list.push(known);
-      return { values, reused: spans.length, known };
-    }
-    return { values, reused, known: best };
+    if (list.length >= PER_KIND) list.shift();
+    list.push(known);
+    return { values, reused: values.length, known };
   }
 }

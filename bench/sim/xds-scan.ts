@@ -77,6 +77,11 @@ class Fields {
     return true;
   }
 
+  /** Continues reading at `pos` (a field boundary). */
+  seek(pos: number): void {
+    this.pos = pos;
+  }
+
   isLen(field: number): boolean {
     return this.field === field && this.wireType === WT_LEN;
   }
@@ -107,8 +112,17 @@ export interface Envelope {
   version: string;
   typeUrl: string;
   nonce: string;
-  /** Each resource's whole field (tag, length and value), in order. */
+  /** Each resource's whole field (tag, length and value), in order, after `skipped`. */
   resources: Span[];
+  /** The leading run of resources `ReadOptions.skip` skipped. */
+  skipped?: Span;
+}
+
+export interface ReadOptions {
+  /** Whether the resources of a type are wanted (else only the envelope is read). */
+  wants?: (typeUrl: string) => boolean;
+  /** Called at the first resource's tag (with the type if read by then): where to continue (past resources known already), or that same position. */
+  skip?: (start: number, typeUrl: string) => number;
 }
 
 /** The value of the length-delimited field spanning `field` (tag and length included). */
@@ -118,17 +132,55 @@ function fieldValue(buf: Buffer, field: Span): Span {
   return { start: f.start, end: f.end };
 }
 
-/** SotW response: the envelope and where each resource (`Any`) is. */
-export function readSotwResponse(buf: Buffer): Envelope {
-  const r: Envelope = { version: '', typeUrl: '', nonce: '', resources: [] };
+/** Version, type URL, nonce and (Delta) removed names: the string fields of both responses that matter here. */
+const STRING_FIELDS = new Set([1, 4, 5, 6]);
+
+/**
+ * Reads a response's top-level fields: the string fields that matter to `onString`, and resource
+ * fields (number `resourceField`) as spans, skipping a known leading run as `opts` says.
+ */
+function readEnvelope(buf: Buffer, resourceField: number, opts: ReadOptions, onString: (field: number, value: string) => void): { resources: Span[]; skipped?: Span } {
+  const out: { resources: Span[]; skipped?: Span } = { resources: [] };
+  let typeUrl = '';
+  let first = true;
   const f = new Fields(buf, 0, buf.length);
   while (f.next()) {
     if (f.wireType !== WT_LEN) continue;
-    if (f.field === 1) r.version = str(buf, f.start, f.end);
-    else if (f.field === 2) r.resources.push({ start: f.tagStart, end: f.end });
-    else if (f.field === 4) r.typeUrl = str(buf, f.start, f.end);
-    else if (f.field === 5) r.nonce = str(buf, f.start, f.end);
+    if (f.field !== resourceField) {
+      if (!STRING_FIELDS.has(f.field)) continue;
+      const value = str(buf, f.start, f.end);
+      if (f.field === 4) typeUrl = value;
+      onString(f.field, value);
+      continue;
+    }
+    // Until the type is known every resource is kept (servers may write it after them).
+    if (typeUrl && opts.wants && !opts.wants(typeUrl)) continue;
+    if (first && opts.skip) {
+      first = false;
+      const to = opts.skip(f.tagStart, typeUrl);
+      if (to > f.tagStart) {
+        out.skipped = { start: f.tagStart, end: to };
+        f.seek(to);
+        continue;
+      }
+    }
+    first = false;
+    out.resources.push({ start: f.tagStart, end: f.end });
   }
+  return out;
+}
+
+/** SotW response: the envelope and where each resource (`Any`) is. */
+export function readSotwResponse(buf: Buffer, opts: ReadOptions = {}): Envelope {
+  const r: Envelope = { version: '', typeUrl: '', nonce: '', resources: [] };
+  Object.assign(
+    r,
+    readEnvelope(buf, 2, opts, (field, value) => {
+      if (field === 1) r.version = value;
+      else if (field === 4) r.typeUrl = value;
+      else if (field === 5) r.nonce = value;
+    }),
+  );
   return r;
 }
 
@@ -145,17 +197,17 @@ export interface DeltaResource {
 }
 
 /** Delta response: the envelope, where each `Resource` is, and the removed names. */
-export function readDeltaResponse(buf: Buffer): Envelope & { removed: string[] } {
+export function readDeltaResponse(buf: Buffer, opts: ReadOptions = {}): Envelope & { removed: string[] } {
   const r = { version: '', typeUrl: '', nonce: '', resources: [] as Span[], removed: [] as string[] };
-  const f = new Fields(buf, 0, buf.length);
-  while (f.next()) {
-    if (f.wireType !== WT_LEN) continue;
-    if (f.field === 1) r.version = str(buf, f.start, f.end);
-    else if (f.field === 2) r.resources.push({ start: f.tagStart, end: f.end });
-    else if (f.field === 4) r.typeUrl = str(buf, f.start, f.end);
-    else if (f.field === 5) r.nonce = str(buf, f.start, f.end);
-    else if (f.field === 6) r.removed.push(str(buf, f.start, f.end));
-  }
+  Object.assign(
+    r,
+    readEnvelope(buf, 2, opts, (field, value) => {
+      if (field === 1) r.version = value;
+      else if (field === 4) r.typeUrl = value;
+      else if (field === 5) r.nonce = value;
+      else if (field === 6) r.removed.push(value);
+    }),
+  );
   return r;
 }
 
