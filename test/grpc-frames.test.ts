@@ -78,4 +78,36 @@ describe('self-framing gRPC responses', () => {
       server.forceShutdown();
     }
   });
+
+  it('a frame over grpc.max_send_message_length is refused whole (RESOURCE_EXHAUSTED), never sent in part', async () => {
+    installSelfFraming();
+    const server = new grpc.Server({ 'grpc.max_send_message_length': 1000 });
+    // Its last chunk is small, as a Delta response's trailing fields are: the size grpc-js sees.
+    const big = new (class extends Framed {
+      override grpcFrame(): Buffer[] {
+        const [prefix, ...rest] = super.grpcFrame();
+        const body = Buffer.concat(rest);
+        return [prefix!, body.subarray(0, body.length - 10), body.subarray(body.length - 10)];
+      }
+    })(Buffer.alloc(20_000, 1));
+    server.addService({ Stream: method } as grpc.ServiceDefinition, {
+      Stream: (call: grpc.ServerDuplexStream<Buffer, unknown>) => call.on('data', () => call.write(big)),
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const Client = grpc.makeGenericClientConstructor({ Stream: method } as grpc.ServiceDefinition, 'Echo');
+    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Stream(): grpc.ClientDuplexStream<Buffer, Buffer> };
+    try {
+      const outcome = await new Promise<{ data: number; code?: number }>((resolve) => {
+        let data = 0;
+        const call = client.Stream();
+        call.on('data', () => data++);
+        call.on('error', (e: grpc.ServiceError) => resolve({ data, code: e.code }));
+        call.write(Buffer.from('go'));
+      });
+      assert.deepEqual(outcome, { data: 0, code: grpc.status.RESOURCE_EXHAUSTED });
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
 });

@@ -188,6 +188,25 @@ describe('ADS protocol (Envoy-style clients, in-process isthmusd)', function () 
     }
   });
 
+  it('a resumed Delta stream (initial_resource_versions) keeps its named EDS subscription', async () => {
+    const name = 'outbound|7070||echo.default.svc.cluster.local';
+    const c = new DeltaClient(server.addresses.grpc, sidecarNode({ pod: 'delta-resume' }));
+    try {
+      // As Envoy resumes after a reconnect: its names, with the versions it holds (one stale).
+      c.send({ typeUrl: TYPE.endpoint, resourceNamesSubscribe: [name], initialResourceVersions: { [name]: 'stale' } });
+      const eds = await c.responses.next('eds');
+      assert.deepEqual(eds.resources.map((r) => r.name), [name]);
+      c.send({ typeUrl: TYPE.endpoint, responseNonce: eds.nonce });
+      writeFileSync(join(dir, 'echo.yaml'), kubeService('echo', 7070, [{ version: 'v1', port: 17001 }, { version: 'v2', port: 17002 }, { version: 'v3', port: 17003 }]));
+      const pushed = await c.responses.next('eds');
+      assert.deepEqual(pushed.resources.map((r) => r.name), [name], 'endpoint changes still reach it');
+      c.send({ typeUrl: TYPE.endpoint, responseNonce: pushed.nonce });
+    } finally {
+      c.close();
+      writeFileSync(join(dir, 'echo.yaml'), kubeService('echo', 7070, [{ version: 'v1', port: 17001 }, { version: 'v2', port: 17002 }]));
+    }
+  });
+
   it('survives malformed streams: garbage bytes and a first request without a node', async () => {
     const raw = new grpc.Client(server.addresses.grpc, grpc.credentials.createInsecure());
     const garbage = raw.makeBidiStreamRequest('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', (b: Buffer) => b, (b: Buffer) => b);

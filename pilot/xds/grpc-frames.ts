@@ -35,6 +35,8 @@ type Serialize = (this: unknown, value: unknown) => Buffer;
 interface ServerCall {
   stream?: ServerHttp2Stream;
   maybeSendMetadata(): void;
+  /** `grpc.max_send_message_length` (-1: none). */
+  maxSendMessageSize?: number;
 }
 
 let installed: boolean | undefined;
@@ -48,11 +50,14 @@ export function installSelfFraming(): boolean {
   proto.serializeMessage = function (this: unknown, value: unknown): Buffer {
     if (!isSelfFraming(value)) return original.call(this, value);
     const chunks = value.grpcFrame();
-    const last = chunks.pop()!;
-    if (!chunks.length) return last;
     const call = this as ServerCall;
     const stream = call.stream;
-    if (!stream || typeof stream.write !== 'function') return Buffer.concat([...chunks, last]);
+    const max = call.maxSendMessageSize ?? -1;
+    // grpc-js checks the size of what this returns: a frame over the limit goes back whole,
+    // unwritten, for grpc-js to refuse (RESOURCE_EXHAUSTED) instead of sending part of it.
+    if (chunks.length === 1) return chunks[0]!;
+    if (!stream || typeof stream.write !== 'function' || (max >= 0 && frameLength(chunks) - 5 > max)) return Buffer.concat(chunks);
+    const last = chunks.pop()!;
     // Headers before data, as grpc-js would send them right after this returns.
     call.maybeSendMetadata();
     stream.cork();
@@ -62,6 +67,12 @@ export function installSelfFraming(): boolean {
     return last;
   };
   return (installed = true);
+}
+
+function frameLength(chunks: readonly Buffer[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  return n;
 }
 
 /** Whether self-framing messages bypass grpc-js's copy in this process. */

@@ -72,9 +72,12 @@ interface Entry<S> {
 /** A write whose bytes no longer count against the budget after this long (a client that stopped reading). */
 const STALLED_WRITE_MS = 10_000;
 
-/** The interned set a SotW request subscribes to, from its bytes when it has them. */
-function requestedNames(req: SotwRequest): Names {
-  return req.namesBytes.length ? namesFromEncoding(req.namesBytes, () => req.resourceNames) : internNames(req.resourceNames);
+/**
+ * The interned set a request subscribes to: from its bytes when the wire reader kept them, else
+ * (requests the full decoder read: resumed Delta streams, NACKs, locators) from the decoded names.
+ */
+function requestedNames(bytes: Buffer, names: () => readonly string[]): Names {
+  return bytes.length ? namesFromEncoding(bytes, names) : internNames(names());
 }
 
 export class XdsServer<S> {
@@ -231,7 +234,7 @@ export class XdsServer<S> {
     if (!req.responseNonce || !existing) {
       // First request for this type (or a reconnect resuming it).
       const w = conn.ensureWatch(typeUrl);
-      w.names = requestedNames(req);
+      w.names = requestedNames(req.namesBytes, () => req.resourceNames);
       w.wildcard = w.names.size === 0 ? this.hooks.isWildcardType(conn.session, typeUrl) : w.names.has('*');
       this.enqueue(entry, typeUrl, true);
       return;
@@ -244,7 +247,7 @@ export class XdsServer<S> {
     if (req.namesBytes.length && encodingOf(existing.names)?.equals(req.namesBytes)) return;
     // A subscription change arrives with the last nonce and looks like an ACK: compare names
     // (interned sets are equal exactly when they are the same set).
-    const names = requestedNames(req);
+    const names = requestedNames(req.namesBytes, () => req.resourceNames);
     if (names !== existing.names && !(existing.wildcard && names.size === 0)) {
       existing.names = names;
       this.enqueue(entry, typeUrl, true);
@@ -261,7 +264,7 @@ export class XdsServer<S> {
       return;
     }
     const first = !w;
-    const subscribed = namesFromEncoding(req.subscribeBytes, () => req.resourceNamesSubscribe);
+    const subscribed = requestedNames(req.subscribeBytes, () => req.resourceNamesSubscribe);
     if (!w) {
       w = conn.ensureWatch(typeUrl);
       w.wildcard = subscribed.has('*') || (subscribed.size === 0 && this.hooks.isWildcardType(conn.session, typeUrl));
