@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { installSelfFraming, type SelfFraming } from '../pilot/xds/grpc-frames.js';
+import { serveBytes } from './support/bytes-stream.js';
 
 /** Frames its body as the prefix followed by the body cut into `pieces` chunks (shared, not copied). */
 class Framed implements SelfFraming {
@@ -23,16 +24,8 @@ class Framed implements SelfFraming {
   }
 }
 
-const method = {
-  path: '/test.Echo/Stream',
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: (b: Buffer) => b,
-  requestDeserialize: (b: Buffer) => b,
-  // Would corrupt every message if grpc-js serialized a self-framing one itself.
-  responseSerialize: (m: unknown) => (m instanceof Framed ? Buffer.from('serialized by grpc-js') : (m as Buffer)),
-  responseDeserialize: (b: Buffer) => b,
-};
+// Would corrupt every message if grpc-js serialized a self-framing one itself.
+const responseSerialize = (m: unknown) => (m instanceof Framed ? Buffer.from('serialized by grpc-js') : (m as Buffer));
 
 describe('self-framing gRPC responses', () => {
   it('is installed for the grpc-js this project locks', () => {
@@ -41,26 +34,23 @@ describe('self-framing gRPC responses', () => {
 
   it('reach a grpc-js client byte for byte, framed by the message; other messages are serialized as usual', async () => {
     installSelfFraming();
-    const server = new grpc.Server();
     const big = Buffer.alloc(3 << 20);
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
     const sent = [new Framed(Buffer.alloc(0)), new Framed(Buffer.from('small')), new Framed(big), new Framed(big, 7), new Framed(Buffer.from('between')), new Framed(big.subarray(1000), 300)];
-    server.addService({ Stream: method } as grpc.ServiceDefinition, {
-      Stream: (call: grpc.ServerDuplexStream<Buffer, unknown>) => {
+    const server = await serveBytes(
+      (call) => {
         call.on('data', () => {
           for (const m of sent) call.write(m);
           call.write(Buffer.from('plain'));
           call.end();
         });
       },
-    });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-    const Client = grpc.makeGenericClientConstructor({ Stream: method } as grpc.ServiceDefinition, 'Echo');
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Stream(): grpc.ClientDuplexStream<Buffer, Buffer> };
+      { responseSerialize },
+    );
     try {
       const got: Buffer[] = [];
       await new Promise<void>((resolve, reject) => {
-        const call = client.Stream();
+        const call = server.call();
         call.on('data', (b: Buffer) => got.push(b));
         call.on('end', resolve);
         call.on('error', reject);
@@ -74,14 +64,12 @@ describe('self-framing gRPC responses', () => {
       });
       assert.equal(got[sent.length]!.toString(), 'plain');
     } finally {
-      client.close();
-      server.forceShutdown();
+      server.close();
     }
   });
 
   it('a frame over grpc.max_send_message_length is refused whole (RESOURCE_EXHAUSTED), never sent in part', async () => {
     installSelfFraming();
-    const server = new grpc.Server({ 'grpc.max_send_message_length': 1000 });
     // Its last chunk is small, as a Delta response's trailing fields are: the size grpc-js sees.
     const big = new (class extends Framed {
       override grpcFrame(): Buffer[] {
@@ -90,24 +78,18 @@ describe('self-framing gRPC responses', () => {
         return [prefix!, body.subarray(0, body.length - 10), body.subarray(body.length - 10)];
       }
     })(Buffer.alloc(20_000, 1));
-    server.addService({ Stream: method } as grpc.ServiceDefinition, {
-      Stream: (call: grpc.ServerDuplexStream<Buffer, unknown>) => call.on('data', () => call.write(big)),
-    });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-    const Client = grpc.makeGenericClientConstructor({ Stream: method } as grpc.ServiceDefinition, 'Echo');
-    const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Stream(): grpc.ClientDuplexStream<Buffer, Buffer> };
+    const server = await serveBytes((call) => call.on('data', () => call.write(big)), { serverOptions: { 'grpc.max_send_message_length': 1000 }, responseSerialize });
     try {
       const outcome = await new Promise<{ data: number; code?: number }>((resolve) => {
         let data = 0;
-        const call = client.Stream();
+        const call = server.call();
         call.on('data', () => data++);
         call.on('error', (e: grpc.ServiceError) => resolve({ data, code: e.code }));
         call.write(Buffer.from('go'));
       });
       assert.deepEqual(outcome, { data: 0, code: grpc.status.RESOURCE_EXHAUSTED });
     } finally {
-      client.close();
-      server.forceShutdown();
+      server.close();
     }
   });
 });

@@ -5,23 +5,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { H2GrpcStream } from '../bench/sim/h2-stream.js';
 import { grpcFrame } from '../bench/sim/wire.js';
-
-const method = {
-  path: '/test.Echo/Stream',
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: (b: Buffer) => b,
-  requestDeserialize: (b: Buffer) => b,
-  responseSerialize: (b: Buffer) => b,
-  responseDeserialize: (b: Buffer) => b,
-};
-
-async function serve(handler: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => void): Promise<{ addr: string; server: grpc.Server }> {
-  const server = new grpc.Server();
-  server.addService({ Stream: method } as grpc.ServiceDefinition, { Stream: handler });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  return { addr: `127.0.0.1:${port}`, server };
-}
+import { BYTES_PATH, serveBytes } from './support/bytes-stream.js';
 
 /** Splits received bytes into gRPC messages. */
 function messages(bytes: Buffer): Buffer[] {
@@ -36,7 +20,7 @@ function messages(bytes: Buffer): Buffer[] {
 
 describe('load simulator HTTP/2 client (real grpc-js server)', () => {
   it('sends and receives messages larger than the initial windows, intact and in order', async () => {
-    const { addr, server } = await serve((call) => {
+    const server = await serveBytes((call) => {
       call.on('data', (m: Buffer) => call.write(Buffer.concat([m, m, m])));
     });
     const sent = [Buffer.from('hello'), Buffer.alloc(1 << 20, 3), Buffer.from('after')];
@@ -45,7 +29,7 @@ describe('load simulator HTTP/2 client (real grpc-js server)', () => {
     try {
       const received = await new Promise<Buffer[]>((resolve, reject) => {
         let bytes = Buffer.alloc(0);
-        const stream = new H2GrpcStream(addr, method.path, { window: 256 * 1024, headers: { te: 'trailers' } }, {
+        const stream = new H2GrpcStream(server.addr, BYTES_PATH, { window: 256 * 1024, headers: { te: 'trailers' } }, {
           data: (chunk) => {
             bytes = Buffer.concat([bytes, chunk]);
             const ms = messages(bytes);
@@ -60,23 +44,23 @@ describe('load simulator HTTP/2 client (real grpc-js server)', () => {
       });
       got.push(...received);
     } finally {
-      server.forceShutdown();
+      server.close();
     }
     sent.forEach((m, i) => assert.ok(got[i]!.equals(Buffer.concat([m, m, m])), `message ${i} differs`));
   });
 
   it('reports a stream the server ends with a status', async () => {
-    const { addr, server } = await serve((call) => {
+    const server = await serveBytes((call) => {
       call.on('data', () => call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: 'no' }));
     });
     try {
       const reason = await new Promise<string>((resolve) => {
-        const stream = new H2GrpcStream(addr, method.path, { window: 1 << 20, headers: { te: 'trailers' } }, { data: () => undefined, closed: resolve });
+        const stream = new H2GrpcStream(server.addr, BYTES_PATH, { window: 1 << 20, headers: { te: 'trailers' } }, { data: () => undefined, closed: resolve });
         stream.write(grpcFrame(Buffer.from('x')));
       });
       assert.match(reason, /gRPC trailers/);
     } finally {
-      server.forceShutdown();
+      server.close();
     }
   });
 });

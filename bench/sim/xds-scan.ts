@@ -137,16 +137,17 @@ const STRING_FIELDS = new Set([1, 4, 5, 6]);
 
 /**
  * Reads a response's top-level fields: the string fields that matter to `onString`, and resource
- * fields (number `resourceField`) as spans, skipping a known leading run as `opts` says.
+ * fields (number 2 in both SotW and Delta responses) as spans, skipping a known leading run as
+ * `opts` says.
  */
-function readEnvelope(buf: Buffer, resourceField: number, opts: ReadOptions, onString: (field: number, value: string) => void): { resources: Span[]; skipped?: Span } {
+function readEnvelope(buf: Buffer, opts: ReadOptions, onString: (field: number, value: string) => void): { resources: Span[]; skipped?: Span } {
   const out: { resources: Span[]; skipped?: Span } = { resources: [] };
   let typeUrl = '';
   let first = true;
   const f = new Fields(buf, 0, buf.length);
   while (f.next()) {
     if (f.wireType !== WT_LEN) continue;
-    if (f.field !== resourceField) {
+    if (f.field !== 2) {
       if (!STRING_FIELDS.has(f.field)) continue;
       const value = str(buf, f.start, f.end);
       if (f.field === 4) typeUrl = value;
@@ -175,7 +176,7 @@ export function readSotwResponse(buf: Buffer, opts: ReadOptions = {}): Envelope 
   const r: Envelope = { version: '', typeUrl: '', nonce: '', resources: [] };
   Object.assign(
     r,
-    readEnvelope(buf, 2, opts, (field, value) => {
+    readEnvelope(buf, opts, (field, value) => {
       if (field === 1) r.version = value;
       else if (field === 4) r.typeUrl = value;
       else if (field === 5) r.nonce = value;
@@ -201,7 +202,7 @@ export function readDeltaResponse(buf: Buffer, opts: ReadOptions = {}): Envelope
   const r = { version: '', typeUrl: '', nonce: '', resources: [] as Span[], removed: [] as string[] };
   Object.assign(
     r,
-    readEnvelope(buf, 2, opts, (field, value) => {
+    readEnvelope(buf, opts, (field, value) => {
       if (field === 1) r.version = value;
       else if (field === 4) r.typeUrl = value;
       else if (field === 5) r.nonce = value;

@@ -3,8 +3,6 @@
 import type { NamedResource } from '../networking/generator.js';
 import { NO_NAMES, type Names } from './subscriptions.js';
 
-export { sameNames } from './subscriptions.js';
-
 /**
  * What the client holds of one type. Usually exactly the last resource list sent, kept as the
  * lists it was concatenated from (shared with other proxies' watches: no per-connection copies);

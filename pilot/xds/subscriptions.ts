@@ -52,7 +52,7 @@ export function namesList(names: Names): readonly string[] {
 }
 
 /** Whether `set` holds exactly the names of `list` (as sent in a request). */
-export function sameNames(set: Names, list: readonly string[]): boolean {
+function sameNames(set: Names, list: readonly string[]): boolean {
   if (list.length < set.size) return false;
   // Clients repeat their list in the same order: compare with the interned order first.
   const known = info.get(set)?.list;
@@ -75,12 +75,13 @@ export function encodingOf(names: Names): Buffer | undefined {
   return encodings.get(names);
 }
 
-export function rememberEncoding(names: Names, bytes: Buffer): void {
+function rememberEncoding(names: Names, bytes: Buffer): void {
   if (bytes.length && !encodings.has(names)) encodings.set(names, Buffer.from(bytes));
 }
 
-/** Recently seen encodings by length, to find a subscription again from its bytes alone. */
-const byEncoding = new Map<number, { bytes: Buffer; names: Names }[]>();
+/** Encodings seen recently (a few per view of the mesh), to find a subscription again from its bytes alone. */
+const recentEncodings: { bytes: Buffer; names: Names }[] = [];
+const RECENT_ENCODINGS = 64;
 
 /**
  * The interned set an encoded `repeated string` field holds: the first request of every proxy of
@@ -89,13 +90,13 @@ const byEncoding = new Map<number, { bytes: Buffer; names: Names }[]>();
  */
 export function namesFromEncoding(bytes: Buffer, decode: () => readonly string[]): Names {
   if (!bytes.length) return NO_NAMES;
-  const same = byEncoding.get(bytes.length) ?? [];
-  for (const e of same) if (e.bytes.equals(bytes)) return e.names;
+  for (const e of recentEncodings) if (e.bytes.length === bytes.length && e.bytes.equals(bytes)) return e.names;
   const names = internNames(decode());
   rememberEncoding(names, bytes);
   // The set may have been remembered with another encoding (another order): keep these bytes.
   const remembered = encodings.get(names);
-  byEncoding.set(bytes.length, [{ bytes: remembered?.equals(bytes) ? remembered : Buffer.from(bytes), names }, ...same.slice(0, RECENT_PER_SIZE - 1)]);
+  recentEncodings.unshift({ bytes: remembered?.equals(bytes) ? remembered : Buffer.from(bytes), names });
+  if (recentEncodings.length > RECENT_ENCODINGS) recentEncodings.pop();
   return names;
 }
 
