@@ -5,6 +5,7 @@
 // for proxies whose labels they select.
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
+import { Canon } from './canonical.js';
 import { hostMatches, hostSpecificity } from './host.js';
 import { labelsMatch, resolveExportTo } from './service.js';
 
@@ -162,24 +163,29 @@ export class DestinationRuleIndex {
   private readonly namespaceLocal = new Map<string, HostIndex>();
   private readonly exported = new Map<string, HostIndex>();
   private readonly rootLocal = new HostIndex();
+  /** The rules as looked up, by where they are indexed: the next push's index takes unchanged ones over. */
+  private readonly canon: Canon<ResolvedDestinationRule>;
 
+  /** `previous`: the index of the push before; rules equal to one of it are that very object. */
   constructor(
     rules: readonly Resource<net.DestinationRule>[],
     private readonly opts: DestinationRuleIndexOptions,
+    previous?: DestinationRuleIndex,
   ) {
+    this.canon = new Canon(previous?.canon.table);
     const sorted = [...rules].sort(compareRules);
     this.hasSelectors = sorted.some((r) => !!r.spec.workloadSelector);
     this.all = sorted.map((r) => {
       const ns = r.meta.namespace;
       const raw = new Set(r.spec.workloadSelector ? ['.'] : (r.spec.exportTo ?? []));
-      return {
+      return this.canon.of(`${ns}/${r.meta.name}`, {
         resource: r,
         host: opts.resolveHost(r.spec.host ?? '', ns),
         exportTo: resolveExportTo(r.spec.workloadSelector ? ['.'] : r.spec.exportTo, ns, opts.defaultExportTo),
         namespace: ns,
         from: [{ namespace: ns, name: r.meta.name }],
         rawExportTo: raw,
-      };
+      });
     });
     const indexIn = (m: Map<string, HostIndex>, ns: string): HostIndex => {
       let idx = m.get(ns);
@@ -194,6 +200,19 @@ export class DestinationRuleIndex {
       if (!privateOnly) indexIn(this.exported, ns).add(dr);
       else if (ns === opts.rootNamespace) this.rootLocal.add(dr);
     }
+    // Merged rules are new objects: those equal to the previous push's become those.
+    const canonical = (where: string, idx: HostIndex) => {
+      for (const byHost of [idx.specific, idx.wildcard]) {
+        for (const [host, list] of byHost) {
+          list.forEach((dr, i) => {
+            list[i] = this.canon.of(`${where}|${host}|${i}|${dr.from.map((f) => `${f.namespace}/${f.name}`).join(',')}`, dr);
+          });
+        }
+      }
+    };
+    for (const [ns, idx] of this.namespaceLocal) canonical(`local/${ns}`, idx);
+    for (const [ns, idx] of this.exported) canonical(`exported/${ns}`, idx);
+    canonical('root', this.rootLocal);
   }
 
   /** Istio's PushContext.destinationRule: the consolidated rules for `hostname` seen from `namespace`. */

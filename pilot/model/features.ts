@@ -39,3 +39,11 @@ export function dualStack(): boolean {
 export function ipv4OutboundForIpv6Clusters(): boolean {
   return boolFlag('ISTIO_ENABLE_IPV4_OUTBOUND_LISTENER_FOR_IPV6_CLUSTERS', false);
 }
+
+/**
+ * PILOT_XDS_CACHE_SIZE (Istio's default 60000): the most pieces of generated config kept across
+ * pushes (PushContext.durable), least recently used dropped first.
+ */
+export function xdsCacheSize(): number {
+  return Math.max(0, intFlag('PILOT_XDS_CACHE_SIZE', 60000));
+}

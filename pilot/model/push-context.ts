@@ -7,9 +7,11 @@ import type * as net from '../config/schema/networking.js';
 import type { PeerAuthentication } from '../config/schema/security.js';
 import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
+import { xdsCacheSize } from './features.js';
 import type { MeshConfig } from './mesh.js';
 import type { Proxy } from './proxy.js';
 import { mergeDelegates } from './delegate.js';
+import { Canon } from './canonical.js';
 import { DestinationRuleIndex, type ResolvedDestinationRule } from './destination-rules.js';
 import { buildSidecarScope, selectSidecar, type SidecarScope } from './sidecar-scope.js';
 import { isVisibleTo, mergeSameHostServices, resolveExportTo, serviceSources, type IstioEndpoint, type Service } from './service.js';
@@ -46,14 +48,18 @@ export class PushContext {
   private readonly scopes = new Map<string, SidecarScope>();
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
   private readonly memos = new Map<string, unknown>();
-  /** Output kept across pushes (see `durable`): this push's, and what the previous push left. */
-  private readonly durables = new Map<string, unknown>();
-  private readonly carried?: ReadonlyMap<string, unknown>;
+  /** Output kept across pushes (see `durable`), least recently used first: shared with the pushes before while the mesh config stays. */
+  private readonly durables: Map<string, unknown>;
+  private readonly durableLimit = xdsCacheSize();
+  /** Reads of `durable` output, counted across the pushes that share it (as Istio's xds_cache_reads). */
+  readonly cacheStats: { hits: number; misses: number; evictions: number };
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
   private readonly vsWildcard: ResolvedVirtualService[] = [];
   private readonly drIndex: DestinationRuleIndex;
+  /** Resolved VirtualServices by key: the next push takes unchanged ones over (model/canonical.ts). */
+  private readonly vsCanon: Canon<ResolvedVirtualService>;
 
   readonly gateways: readonly Resource<net.Gateway>[];
   /**
@@ -73,7 +79,9 @@ export class PushContext {
     this.configDomain = opts.configDomain ?? domainSuffix;
     // Durable output depends on the mesh config and domain besides its key: only carried over while those stay.
     const prev = opts.previous;
-    if (prev && prev.mesh === mesh && prev.domainSuffix === domainSuffix && prev.configDomain === this.configDomain) this.carried = prev.durables;
+    const carry = prev && prev.mesh === mesh && prev.domainSuffix === domainSuffix && prev.configDomain === this.configDomain;
+    this.durables = carry ? prev.durables : new Map();
+    this.cacheStats = carry ? prev.cacheStats : { hits: 0, misses: 0, evictions: 0 };
     // Ingress and Gateway API objects, converted into Istio config as istiod does.
     const derived = derivedConfigFor(
       store,
@@ -87,12 +95,19 @@ export class PushContext {
     this.gateways = withDerived(store.list<net.Gateway>('Gateway'), derived.gateways);
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.sidecars = store.list<net.Sidecar>('Sidecar');
-    this.virtualServices = mergeDelegates(withDerived(store.list<net.VirtualService>('VirtualService'), derived.virtualServices)).map((r) => this.resolveVirtualService(r));
-    this.drIndex = new DestinationRuleIndex(withDerived(store.list<net.DestinationRule>('DestinationRule'), derived.destinationRules), {
-      rootNamespace: mesh.rootNamespace,
-      defaultExportTo: mesh.defaultDestinationRuleExportTo,
-      resolveHost: (h, ns) => resolveShortname(h, ns, domainSuffix),
-    });
+    this.vsCanon = new Canon(prev?.vsCanon.table);
+    this.virtualServices = mergeDelegates(withDerived(store.list<net.VirtualService>('VirtualService'), derived.virtualServices)).map((r) =>
+      this.vsCanon.of(`${r.meta.namespace}/${r.meta.name}`, this.resolveVirtualService(r)),
+    );
+    this.drIndex = new DestinationRuleIndex(
+      withDerived(store.list<net.DestinationRule>('DestinationRule'), derived.destinationRules),
+      {
+        rootNamespace: mesh.rootNamespace,
+        defaultExportTo: mesh.defaultDestinationRuleExportTo,
+        resolveHost: (h, ns) => resolveShortname(h, ns, domainSuffix),
+      },
+      prev?.drIndex,
+    );
     this.destinationRules = this.drIndex.all;
     for (const vs of this.virtualServices) {
       for (const h of new Set(vs.hosts)) {
@@ -154,15 +169,26 @@ export class PushContext {
   }
 
   /**
-   * Like `memo`, and the value also serves the next push (built with this one as `previous`)
-   * when it asks for the same key. Only for output whose key names every input by value (never
-   * by object identity, which differs between pushes) apart from the mesh config and domain.
-   * Entries the next push does not ask for are dropped with this one.
+   * Like `memo`, and the value also serves later pushes (each built with the one before as
+   * `previous`) that ask for the same key, while the mesh config and domain stay the same. The
+   * key must name every other input: by value, or by the identity of services, VirtualServices
+   * and DestinationRules, which a push takes over from the one before while unchanged
+   * (model/canonical.ts). At most PILOT_XDS_CACHE_SIZE entries are kept, the least recently used
+   * dropped first: entries whose inputs changed are never asked for again and leave that way.
    */
   durable<T>(key: string, build: () => T): T {
-    if (this.durables.has(key)) return this.durables.get(key) as T;
-    const value = this.carried?.has(key) ? (this.carried.get(key) as T) : build();
-    this.durables.set(key, value);
+    const map = this.durables;
+    if (map.has(key)) {
+      this.cacheStats.hits++;
+      const value = map.get(key) as T;
+      map.delete(key);
+      map.set(key, value);
+      return value;
+    }
+    this.cacheStats.misses++;
+    const value = build();
+    map.set(key, value);
+    for (; map.size > this.durableLimit; this.cacheStats.evictions++) map.delete(map.keys().next().value!);
     return value;
   }
 

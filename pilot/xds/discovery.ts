@@ -92,7 +92,7 @@ export class DiscoveryService {
 
   private build(previous?: PushContext): PushContext {
     const version = `${new Date().toISOString()}/${++this.pushCount}`;
-    const registry = buildServiceIndex(this.store, { domainSuffix: this.opts.domainSuffix });
+    const registry = buildServiceIndex(this.store, { domainSuffix: this.opts.domainSuffix }, previous?.registry);
     return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous });
   }
 

@@ -11,7 +11,7 @@ export function pushFromYaml(yaml: string, mesh: Partial<MeshConfig> = {}, previ
   if (parsed.errors.length) throw new Error(parsed.errors.map(formatConfigError).join('\n'));
   const store = new MemoryConfigStore();
   store.replaceAll(parsed.resources);
-  const registry = buildServiceIndex(store, { domainSuffix: 'cluster.local' });
+  const registry = buildServiceIndex(store, { domainSuffix: 'cluster.local' }, previous?.registry);
   // The same mesh object as `previous` when given its own: durable output needs an unchanged mesh config.
   const meshConfig = previous && mesh === previous.mesh ? previous.mesh : { ...defaultMeshConfig(), ...mesh };
   return new PushContext('test/1', meshConfig, 'cluster.local', registry, store, { previous });

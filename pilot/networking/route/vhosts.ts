@@ -111,10 +111,10 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
     });
     if (unique.length === 0) continue;
     const build = () => create(VirtualHostSchema, { name, domains: unique, routes: src.routes, includeRequestAttemptCount: true });
-    // A service's routes and domains come from memos (see below): shared pieces make a shared
-    // virtual host, and one encoding of it (sidecar/routes.ts).
+    // A service's routes and domains come from durable memos (see below): shared pieces make a
+    // shared virtual host, and one encoding of it (sidecar/routes.ts), in this push and the next.
     const shareable = src.service && unique.length === domains.length;
-    out.push(shareable ? push.memo(`vh|${name}|${objectId(domains)}|${objectId(src.routes)}`, build) : build());
+    out.push(shareable ? push.durable(`vh|${name}|${objectId(domains)}|${objectId(src.routes)}`, build) : build());
   }
   return out;
 }
@@ -144,14 +144,14 @@ function sharedVirtualServiceRoutes(push: PushContext, proxy: Proxy, ctx: RouteC
     const svc = push.serviceForHostname(proxy, resolveShortname(h, vs.namespace, push.domainSuffix));
     return `${objectId(svc)}:${objectId(svc && push.destinationRuleFor(proxy, svc))}`;
   });
-  return push.memo(`vh/vs|${objectId(vs)}|${port}|${proxy.generator}|${namespace}|${labels}|${destinations.join(',')}`, () =>
+  return push.durable(`vh/vs|${objectId(vs)}|${port}|${proxy.generator}|${namespace}|${labels}|${destinations.join(',')}`, () =>
     routesForVirtualService(ctx, { name: vs.resource.meta.name, namespace: vs.namespace, spec, annotations: vs.resource.meta.annotations }, port),
   );
 }
 
 /** A service port's default route (no VirtualService), shared by views that pick the same DestinationRule. */
 function defaultServiceRoutes(push: PushContext, proxy: Proxy, svc: Service, port: number): Route[] {
-  return push.memo(`vh/default|${objectId(svc)}|${port}|${objectId(push.destinationRuleFor(proxy, svc))}`, () => {
+  return push.durable(`vh/default|${objectId(svc)}|${port}|${objectId(push.destinationRuleFor(proxy, svc))}`, () => {
     const cluster = subsetKey('outbound', '', svc.hostname, port);
     return [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, push.mesh.defaultHttpRetryPolicy, serviceHash(push, proxy, svc, port))];
   });
@@ -165,7 +165,7 @@ function defaultServiceRoutes(push: PushContext, proxy: Proxy, svc: Service, por
 function sharedServiceDomains(push: PushContext, svc: Service, port: number, proxy: Proxy): { domains: string[]; altHosts: string[] } {
   const hosts = [svc.hostname, ...(svc.aliases ?? []).map((a) => a.hostname)];
   const relation = hosts.map((h) => altVirtualHostsKey(h, proxy.dnsDomain)).join(',');
-  return push.memo(`vh/domains|${objectId(svc)}|${port}|${proxy.generator === 'grpc'}|${addressViewKey(proxy)}|${relation}`, () => serviceDomains(svc, port, proxy));
+  return push.durable(`vh/domains|${objectId(svc)}|${port}|${proxy.generator === 'grpc'}|${addressViewKey(proxy)}|${relation}`, () => serviceDomains(svc, port, proxy));
 }
 
 function isHttpOrSniffed(p: string): boolean {
