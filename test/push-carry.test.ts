@@ -29,7 +29,19 @@ kind: DestinationRule
 metadata: {name: ${name}, namespace: ${ns}}
 spec: {host: ${host}, ${spec}}`;
 
+const endpoints = (svc: string, ns: string, pods: [string, string, string][]) => `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${svc}-x, namespace: ${ns}, labels: {kubernetes.io/service-name: ${svc}}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+${pods.map(([pod, ip]) => `- addresses: [${ip}]\n  targetRef: {kind: Pod, name: ${pod}, namespace: ${ns}}`).join('\n')}
+---
+${pods.map(([pod, ip, version]) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}, namespace: ${ns}, labels: {app: ${svc}, version: ${version}}}\nstatus: {podIP: ${ip}}`).join('\n---\n')}`;
+
 const base = [
+  endpoints('b', 'b', [['b-1', '10.1.1.1', 'v1'], ['b-2', '10.1.1.2', 'v2']]),
+  endpoints('c', 'c', [['c-1', '10.1.2.1', 'v1']]),
   service('a', 'a', '10.96.0.1'),
   service('b', 'b', '10.96.0.2'),
   service('c', 'c', '10.96.0.3'),
@@ -47,6 +59,8 @@ const steps: [string, string[]][] = [
   ['c moves to another address', [...base.filter((d) => !d.includes('name: c,')), service('c', 'c', '10.96.0.33')]],
   ['a VirtualService for c routes to a', [...base, vs('to-c', 'c', 'c', '[{match: [{uri: {prefix: /a}}], route: [{destination: {host: a}}]}, {route: [{destination: {host: c}}]}]')]],
   ['a is exported to its own namespace only', [...base.map((d) => d.replace('metadata: {name: a, namespace: a}', 'metadata: {name: a, namespace: a, annotations: {networking.istio.io/exportTo: "."}}')), vs('to-c', 'c', 'c', '[{route: [{destination: {host: a}}]}]')]],
+  ['an endpoint of b moves', base.map((d) => d.replace(/10\.1\.1\.2/g, '10.1.1.9'))],
+  ['an endpoint of b changes version', base.map((d) => d.replace('version: v2', 'version: v1'))],
   ['b is gone', base.filter((d) => !d.includes('name: b,') && !d.includes('to-b'))],
   ['back to the start', base],
 ];
@@ -65,10 +79,13 @@ function output(push: PushContext): Map<string, string> {
     add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.listener);
     add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.cluster);
     add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.route, ['80', '8080']);
+    const clusters = ['a.a', 'b.b', 'c.c'].flatMap((h) => ['', 'v1', 'v2', 'v9'].map((subset) => `outbound|80|${subset}|${h}.svc.cluster.local`));
+    add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.endpoint, clusters);
     const client = grpc(ns);
     const hosts = ['a.a.svc.cluster.local:80', 'b.b.svc.cluster.local:80', 'c.c.svc.cluster.local:80', 'c.c.svc.cluster.local:8080'];
     add(`grpc/${ns}`, grpcGenerators, client, TYPE.listener, hosts);
     add(`grpc/${ns}`, grpcGenerators, client, TYPE.route, hosts);
+    add(`grpc/${ns}`, grpcGenerators, client, TYPE.endpoint, ['outbound|80||b.b.svc.cluster.local', 'outbound|80|v1|b.b.svc.cluster.local']);
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js'
 import type * as net from '../config/schema/networking.js';
 import type { PushContext, ResolvedDestinationRule } from '../model/push-context.js';
 import type { Proxy } from '../model/proxy.js';
-import { labelsMatch, servicePortByNumber, type IstioEndpoint, type Service } from '../model/service.js';
+import { labelsMatch, servicePortByNumber, serviceSources, type IstioEndpoint, type Service } from '../model/service.js';
 import { parseSubsetKey } from './names.js';
 import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
@@ -136,8 +136,10 @@ export function localityKey(push: PushContext, proxy: Proxy, svc: Service | unde
 }
 
 /**
- * The packed assignment of one cluster, shared within a push by every proxy that resolves the
- * name to the same service and DestinationRule (what `clusterEndpoints` reads).
+ * The packed assignment of one cluster, shared by every proxy that resolves the name to the same
+ * service and DestinationRule (what `clusterEndpoints` reads), and kept across pushes while the
+ * service's endpoint lists stay the same objects (the registry keeps unchanged ones): an endpoint
+ * change rebuilds the assignments of its service only.
  */
 export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterName: string): NamedResource {
   const key = parseSubsetKey(clusterName);
@@ -145,7 +147,8 @@ export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterN
   const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy, svc) : undefined;
   // The rule matters to the endpoints through its subsets and, per proxy, its locality setting.
   const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
-  return push.memo(`eds|${clusterName}|${objectId(svc)}|${objectId(key?.subset ? dr : undefined)}|${locality}`, () => ({
+  const endpoints = svc ? serviceSources(svc).map((s) => objectId(push.registry.endpoints(s))).join('+') : '';
+  return push.durable(`eds|${clusterName}|${objectId(svc)}|${endpoints}|${objectId(key?.subset ? dr : undefined)}|${locality}`, () => ({
     name: clusterName,
     resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, clusterName)),
   }));

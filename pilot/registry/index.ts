@@ -1,7 +1,7 @@
 // The aggregated service registry: one immutable index over every source of services.
 import type { ConfigStore } from '../config/store.js';
 import type { IstioEndpoint, Service } from '../model/service.js';
-import { Canon } from '../model/canonical.js';
+import { Canon, deepEqual } from '../model/canonical.js';
 import { ipAutoallocateController } from '../model/features.js';
 import { resolveServiceAliases } from './aliases.js';
 import { autoAllocateAddresses } from './auto-allocate.js';
@@ -17,8 +17,11 @@ export interface ServiceIndex {
   endpoints(svc: Service): readonly IstioEndpoint[];
 }
 
-/** Each index's services by key, for the next index to take unchanged ones over (see model/canonical.ts). */
-const tables = new WeakMap<ServiceIndex, ReadonlyMap<string, Service>>();
+/** Each index's services by key and endpoints by service, for the next index to take unchanged ones over (see model/canonical.ts). */
+const tables = new WeakMap<ServiceIndex, { services: ReadonlyMap<string, Service>; endpoints: ReadonlyMap<Service, readonly IstioEndpoint[]> }>();
+
+/** One empty list for every service without endpoints: generators key shared output by the list's identity. */
+const NO_ENDPOINTS: readonly IstioEndpoint[] = Object.freeze([]);
 
 /** `previous`: the index of the push before; services equal to one of it are that very object. */
 export function buildServiceIndex(store: ConfigStore, opts: RegistryOptions, previous?: ServiceIndex): ServiceIndex {
@@ -28,7 +31,8 @@ export function buildServiceIndex(store: ConfigStore, opts: RegistryOptions, pre
   const built = [...kube.services, ...external.services];
   resolveServiceAliases(built);
   // Only now, with every field filled in: an object taken over is never written to again.
-  const canon = new Canon<Service>(previous && tables.get(previous));
+  const before = previous && tables.get(previous);
+  const canon = new Canon<Service>(before?.services);
   const canonical = new Map<Service, Service>();
   const services = built.map((svc) => {
     const out = canon.of(`${svc.registry}|${svc.namespace}|${svc.name}|${svc.hostname}`, svc);
@@ -41,13 +45,18 @@ export function buildServiceIndex(store: ConfigStore, opts: RegistryOptions, pre
     if (!list) byHostname.set(svc.hostname, (list = []));
     list.push(svc);
   }
-  const endpoints = new Map<Service, IstioEndpoint[]>();
-  for (const [svc, eps] of [...kube.endpoints, ...external.endpoints]) endpoints.set(canonical.get(svc) ?? svc, eps);
+  const endpoints = new Map<Service, readonly IstioEndpoint[]>();
+  for (const [svc, eps] of [...kube.endpoints, ...external.endpoints]) {
+    const same = canonical.get(svc) ?? svc;
+    // An unchanged list of an unchanged service is the previous list: output keyed by it is kept (EDS).
+    const was = before?.endpoints.get(same);
+    endpoints.set(same, was && deepEqual(was, eps) ? was : eps);
+  }
   const index: ServiceIndex = {
     services,
     byHostname,
-    endpoints: (svc) => endpoints.get(svc) ?? [],
+    endpoints: (svc) => endpoints.get(svc) ?? NO_ENDPOINTS,
   };
-  tables.set(index, canon.table);
+  tables.set(index, { services: canon.table, endpoints });
   return index;
 }

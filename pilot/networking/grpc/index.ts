@@ -15,7 +15,7 @@ import { adsConfigSource, TYPE } from '../envoy.js';
 import { parseSubsetKey, subsetKey } from '../names.js';
 import { applyGrpcCircuitBreakers, applyGrpcLoadBalancer, portTrafficPolicy, subsetTrafficPolicy } from '../cluster-policy.js';
 import { loadAssignments } from '../endpoints.js';
-import { destinationRuleLabelsKey, outboundViewKey } from '../view.js';
+import { destinationRuleLabelsKey, objectId, outboundViewKey } from '../view.js';
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { GeneratorSet, NamedResource, Watch } from '../generator.js';
 import { GRPC_INBOUND_LISTENER_PREFIX, grpcInboundListeners } from './inbound.js';
@@ -124,8 +124,11 @@ function routes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] 
         const svc = push.serviceForHostname(proxy, key.host);
         // Only this service's virtual host: gRPC subscribes per target, so unrelated services must not churn it.
         const virtualHosts = svc ? outboundVirtualHosts(push, proxy, key.port, [svc]) : [];
-        const rc = create(RouteConfigurationSchema, { name, virtualHosts });
-        return { name, resource: anyPack(RouteConfigurationSchema, rc) };
+        // Virtual hosts are durable (route/vhosts.ts): unchanged ones keep their packed configuration too.
+        return push.durable(`grpc/rds|${name}|${virtualHosts.map(objectId).join(',')}`, () => {
+          const rc = create(RouteConfigurationSchema, { name, virtualHosts });
+          return { name, resource: anyPack(RouteConfigurationSchema, rc) };
+        });
       }),
     );
   }
