@@ -7,6 +7,7 @@ import type * as net from '../config/schema/networking.js';
 import type { PeerAuthentication } from '../config/schema/security.js';
 import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
+import { DurableCache } from './durable-cache.js';
 import { xdsCacheSize } from './features.js';
 import type { MeshConfig } from './mesh.js';
 import type { Proxy } from './proxy.js';
@@ -49,10 +50,7 @@ export class PushContext {
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
   private readonly memos = new Map<string, unknown>();
   /** Output kept across pushes (see `durable`), least recently used first: shared with the pushes before while the mesh config stays. */
-  private readonly durables: Map<string, unknown>;
-  private readonly durableLimit = xdsCacheSize();
-  /** Reads of `durable` output, counted across the pushes that share it (as Istio's xds_cache_reads). */
-  readonly cacheStats: { hits: number; misses: number; evictions: number };
+  private readonly durables: DurableCache;
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */
   private readonly vsByHost = new Map<string, ResolvedVirtualService[]>();
@@ -80,8 +78,7 @@ export class PushContext {
     // Durable output depends on the mesh config and domain besides its key: only carried over while those stay.
     const prev = opts.previous;
     const carry = prev && prev.mesh === mesh && prev.domainSuffix === domainSuffix && prev.configDomain === this.configDomain;
-    this.durables = carry ? prev.durables : new Map();
-    this.cacheStats = carry ? prev.cacheStats : { hits: 0, misses: 0, evictions: 0 };
+    this.durables = carry ? prev.durables : new DurableCache(xdsCacheSize());
     // Ingress and Gateway API objects, converted into Istio config as istiod does.
     const derived = derivedConfigFor(
       store,
@@ -173,23 +170,17 @@ export class PushContext {
    * `previous`) that ask for the same key, while the mesh config and domain stay the same. The
    * key must name every other input: by value, or by the identity of services, VirtualServices
    * and DestinationRules, which a push takes over from the one before while unchanged
-   * (model/canonical.ts). At most PILOT_XDS_CACHE_SIZE entries are kept, the least recently used
-   * dropped first: entries whose inputs changed are never asked for again and leave that way.
+   * (model/canonical.ts). At most PILOT_XDS_CACHE_SIZE entries are kept, those not used for the
+   * longest dropped first (model/durable-cache.ts): entries whose inputs changed are never asked
+   * for again and leave that way.
    */
   durable<T>(key: string, build: () => T): T {
-    const map = this.durables;
-    if (map.has(key)) {
-      this.cacheStats.hits++;
-      const value = map.get(key) as T;
-      map.delete(key);
-      map.set(key, value);
-      return value;
-    }
-    this.cacheStats.misses++;
-    const value = build();
-    map.set(key, value);
-    for (; map.size > this.durableLimit; this.cacheStats.evictions++) map.delete(map.keys().next().value!);
-    return value;
+    return this.durables.get(key, build);
+  }
+
+  /** Reads of `durable` output, counted across the pushes that share it (as Istio's xds_cache_reads). */
+  get cacheStats(): Readonly<DurableCache['stats']> {
+    return this.durables.stats;
   }
 
   private selectScope(proxy: Proxy): { sidecar?: Resource<net.Sidecar>; key: string } {
