@@ -1,23 +1,36 @@
-// A push built from the one before takes over unchanged services, VirtualServices and
-// DestinationRules and the output derived from them (PushContext.durable). Whatever the edits,
-// it must generate exactly what a push built from scratch generates.
+// A push built from the one before takes over unchanged services, endpoint lists, VirtualServices
+// and DestinationRules and the output derived from them (PushContext.durable). Whatever the
+// edits, it must generate exactly what pushes that share nothing generate (test/support/carry-check.ts).
 import assert from 'node:assert/strict';
-import { toBinary } from '@bufbuild/protobuf';
-import { AnySchema } from '@bufbuild/protobuf/wkt';
 import { Canon, deepEqual } from '../pilot/model/canonical.js';
+import { DurableCache } from '../pilot/model/durable-cache.js';
 import { proxyFromNode } from '../pilot/model/proxy.js';
 import type { PushContext } from '../pilot/model/push-context.js';
 import { TYPE } from '../pilot/networking/envoy.js';
-import { grpcGenerators } from '../pilot/networking/grpc/index.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
-import type { GeneratorSet } from '../pilot/networking/generator.js';
+import { checkCarry, type CarryResult } from './support/carry-check.js';
 import { pushFromYaml } from './support/push.js';
 import { generate } from './support/resources.js';
 
-const service = (name: string, ns: string, ip: string, ports = '[{name: http, port: 80}]') => `apiVersion: v1
+const service = (name: string, ns: string, ip: string, ports = '[{name: http, port: 80}]', meta = '') => `apiVersion: v1
 kind: Service
-metadata: {name: ${name}, namespace: ${ns}}
+metadata: {name: ${name}, namespace: ${ns}${meta}}
 spec: {clusterIP: ${ip}, ports: ${ports}}`;
+/** An EndpointSlice and its pods: [pod, ip, version, zone?]. */
+const endpoints = (svc: string, ns: string, pods: [string, string, string, string?][]) => `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${svc}-x, namespace: ${ns}, labels: {kubernetes.io/service-name: ${svc}}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+${pods.map(([pod, ip]) => `- addresses: [${ip}]\n  targetRef: {kind: Pod, name: ${pod}, namespace: ${ns}}`).join('\n')}
+---
+${pods
+  .map(
+    ([pod, ip, version, zone]) =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}, namespace: ${ns}, labels: {app: ${svc}, version: ${version}${zone ? `, topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: ${zone}` : ''}}}\nstatus: {podIP: ${ip}}`,
+  )
+  .join('\n---\n')}`;
 const vs = (name: string, ns: string, host: string, http: string) => `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: ${name}, namespace: ${ns}}
@@ -28,86 +41,182 @@ const dr = (name: string, ns: string, host: string, spec: string) => `apiVersion
 kind: DestinationRule
 metadata: {name: ${name}, namespace: ${ns}}
 spec: {host: ${host}, ${spec}}`;
+const serviceEntry = (name: string, hosts: string, ports: string, extra = '') => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: a}
+spec: {hosts: [${hosts}], ports: ${ports}, resolution: STATIC, location: MESH_INTERNAL, endpoints: [{address: 10.2.0.1}]${extra}}`;
 
-const endpoints = (svc: string, ns: string, pods: [string, string, string][]) => `apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: ${svc}-x, namespace: ${ns}, labels: {kubernetes.io/service-name: ${svc}}}
-addressType: IPv4
-ports: [{name: http, port: 8080}]
-endpoints:
-${pods.map(([pod, ip]) => `- addresses: [${ip}]\n  targetRef: {kind: Pod, name: ${pod}, namespace: ${ns}}`).join('\n')}
----
-${pods.map(([pod, ip, version]) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${pod}, namespace: ${ns}, labels: {app: ${svc}, version: ${version}}}\nstatus: {podIP: ${ip}}`).join('\n---\n')}`;
-
+const subsetsOfB = dr('b', 'b', 'b', 'subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]');
 const base = [
-  endpoints('b', 'b', [['b-1', '10.1.1.1', 'v1'], ['b-2', '10.1.1.2', 'v2']]),
-  endpoints('c', 'c', [['c-1', '10.1.2.1', 'v1']]),
+  endpoints('b', 'b', [['b-1', '10.1.1.1', 'v1', 'z1'], ['b-2', '10.1.1.2', 'v2', 'z2']]),
+  endpoints('c', 'c', [['c-1', '10.1.2.1', 'v1', 'z1'], ['c-2', '10.1.2.2', 'v1', 'z2']]),
   service('a', 'a', '10.96.0.1'),
-  service('b', 'b', '10.96.0.2'),
+  service('b', 'b', '10.96.0.2', '[{name: http, port: 80}, {name: http2, port: 9080}]'),
   service('c', 'c', '10.96.0.3'),
   vs('to-b', 'b', 'b', '[{route: [{destination: {host: b, subset: v1}, weight: 90}, {destination: {host: b, subset: v2}, weight: 10}]}]'),
-  dr('b', 'b', 'b', 'subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]'),
+  subsetsOfB,
 ];
+const without = (docs: string[], ...needles: string[]) => docs.filter((d) => !needles.some((n) => d.includes(n)));
+const hashOn = (host: string, header: string) => dr(host, host, host, `trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: ${header}}}}`);
 
-/** Each step is the whole config after one edit. */
-const steps: [string, string[]][] = [
-  ['start', base],
-  ['a weight changes', base.map((d) => d.replace('weight: 90', 'weight: 80').replace('weight: 10', 'weight: 20'))],
-  ['a consistent hash on c', [...base, dr('c', 'c', 'c', 'trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}')]],
-  ['a second rule for c merges a subset', [...base, dr('c', 'c', 'c', 'trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}'), dr('c2', 'c', 'c', 'subsets: [{name: v9, labels: {version: v9}}]')]],
-  ['c gains a port', [...base.filter((d) => !d.includes('name: c,')), service('c', 'c', '10.96.0.3', '[{name: http, port: 80}, {name: http-alt, port: 8080}]')]],
-  ['c moves to another address', [...base.filter((d) => !d.includes('name: c,')), service('c', 'c', '10.96.0.33')]],
-  ['a VirtualService for c routes to a', [...base, vs('to-c', 'c', 'c', '[{match: [{uri: {prefix: /a}}], route: [{destination: {host: a}}]}, {route: [{destination: {host: c}}]}]')]],
-  ['a is exported to its own namespace only', [...base.map((d) => d.replace('metadata: {name: a, namespace: a}', 'metadata: {name: a, namespace: a, annotations: {networking.istio.io/exportTo: "."}}')), vs('to-c', 'c', 'c', '[{route: [{destination: {host: a}}]}]')]],
-  ['an endpoint of b moves', base.map((d) => d.replace(/10\.1\.1\.2/g, '10.1.1.9'))],
-  ['an endpoint of b changes version', base.map((d) => d.replace('version: v2', 'version: v1'))],
-  ['b is gone', base.filter((d) => !d.includes('name: b,') && !d.includes('to-b'))],
-  ['back to the start', base],
-];
-
-const sidecar = (ns: string) => proxyFromNode({ id: `sidecar~10.1.0.9~app.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns } });
-const grpc = (ns: string) => proxyFromNode({ id: `sidecar~10.1.0.8~grpc.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns, GENERATOR: 'grpc' } });
-
-/** Every listener, route configuration and cluster the proxies get, as bytes by name. */
-function output(push: PushContext): Map<string, string> {
-  const out = new Map<string, string>();
-  const add = (who: string, gens: GeneratorSet, proxy: ReturnType<typeof sidecar>, typeUrl: string, names?: string[]) => {
-    for (const r of generate(gens, push, proxy, typeUrl, names)) out.set(`${who} ${typeUrl.split('.').pop()} ${r.name}`, Buffer.from(toBinary(AnySchema, r.resource)).toString('base64'));
-  };
-  for (const ns of ['a', 'b', 'c']) {
-    const proxy = sidecar(ns);
-    add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.listener);
-    add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.cluster);
-    add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.route, ['80', '8080']);
-    const clusters = ['a.a', 'b.b', 'c.c'].flatMap((h) => ['', 'v1', 'v2', 'v9'].map((subset) => `outbound|80|${subset}|${h}.svc.cluster.local`));
-    add(`sidecar/${ns}`, sidecarGenerators, proxy, TYPE.endpoint, clusters);
-    const client = grpc(ns);
-    const hosts = ['a.a.svc.cluster.local:80', 'b.b.svc.cluster.local:80', 'c.c.svc.cluster.local:80', 'c.c.svc.cluster.local:8080'];
-    add(`grpc/${ns}`, grpcGenerators, client, TYPE.listener, hosts);
-    add(`grpc/${ns}`, grpcGenerators, client, TYPE.route, hosts);
-    add(`grpc/${ns}`, grpcGenerators, client, TYPE.endpoint, ['outbound|80||b.b.svc.cluster.local', 'outbound|80|v1|b.b.svc.cluster.local']);
-  }
-  return out;
+function assertSame(r: CarryResult): void {
+  assert.deepEqual(r.differences, []);
+  assert.ok(r.resources > 0);
 }
 
-describe('pushes built from the push before', () => {
-  it('generate the same bytes as a push built from scratch, through a series of edits', () => {
-    let previous: PushContext | undefined;
-    let reused = 0;
-    for (const [what, docs] of steps) {
-      const yaml = docs.join('\n---\n');
-      const carried = pushFromYaml(yaml, previous?.mesh ?? {}, previous);
-      const fresh = pushFromYaml(yaml);
-      const got = output(carried);
-      const want = output(fresh);
-      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `${what}: the same resources`);
-      for (const [name, bytes] of want) assert.equal(got.get(name), bytes, `${what}: ${name}`);
-      if (previous) reused += carried.cacheStats.hits;
-      previous = carried;
-    }
-    assert.ok(reused > 0, 'pieces of earlier pushes were used');
+describe('pushes built from the push before generate what pushes sharing nothing generate', () => {
+  it('through edits of routes, rules, ports, addresses, visibility and endpoints', () => {
+    const r = checkCarry(
+      [
+        ['start', base],
+        ['weights change', base.map((d) => d.replace('weight: 90', 'weight: 80').replace('weight: 10', 'weight: 20'))],
+        ['a consistent hash on c', [...base, hashOn('c', 'x-user')]],
+        ['a second rule for c merges a subset', [...base, hashOn('c', 'x-user'), dr('c2', 'c', 'c', 'subsets: [{name: v9, labels: {version: v9}}]')]],
+        ['c gains a port', [...without(base, 'name: c, namespace: c}\nspec'), service('c', 'c', '10.96.0.3', '[{name: http, port: 80}, {name: http-alt, port: 8080}]')]],
+        ['c moves to another address', [...without(base, 'name: c, namespace: c}\nspec'), service('c', 'c', '10.96.0.33')]],
+        ['a VirtualService for c routes to a', [...base, vs('to-c', 'c', 'c', '[{match: [{uri: {prefix: /a}}], route: [{destination: {host: a}}]}, {route: [{destination: {host: c}}]}]')]],
+        ['a is exported to its own namespace only', [...base.map((d) => d.replace('metadata: {name: a, namespace: a}', 'metadata: {name: a, namespace: a, annotations: {networking.istio.io/exportTo: "."}}')), vs('to-c', 'c', 'c', '[{route: [{destination: {host: a}}]}]')]],
+        ['an endpoint of b moves', base.map((d) => d.replace(/10\.1\.1\.2/g, '10.1.1.9'))],
+        ['an endpoint of b changes version', base.map((d) => d.replace('version: v2', 'version: v1'))],
+        ['b is gone', without(base, 'name: b,', 'to-b', 'b-x')],
+        ['back to the start', base],
+      ],
+      [{ ns: 'a' }, { ns: 'b' }, { ns: 'c' }],
+      { subsets: ['v1', 'v2', 'v9'] },
+    );
+    assertSame(r);
+    assert.ok(r.hits > 0, 'pieces of earlier pushes were used');
   });
 
+  it('with a Sidecar limiting egress to one port', () => {
+    const sidecar = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: a}
+spec: {egress: [{port: {number: 80, protocol: HTTP, name: http}, hosts: ["*/*"]}]}`;
+    assertSame(
+      checkCarry(
+        [
+          ['start', [...base, sidecar]],
+          ['b routes to v1 only', [...without(base, 'to-b'), sidecar, vs('to-b', 'b', 'b', '[{route: [{destination: {host: b, subset: v1}}]}]')]],
+          ['an endpoint of b moves', [...without(base, 'to-b').map((d) => d.replace(/10\.1\.1\.2/g, '10.1.1.7')), sidecar, vs('to-b', 'b', 'b', '[{route: [{destination: {host: b, subset: v1}}]}]')]],
+          ['back', [...base, sidecar]],
+        ],
+        [{ ns: 'a' }, { ns: 'b' }],
+      ),
+    );
+  });
+
+  it('with ExternalName aliases coming and going', () => {
+    const alias = `apiVersion: v1
+kind: Service
+metadata: {name: ext, namespace: a}
+spec: {type: ExternalName, externalName: b.b.svc.cluster.local}`;
+    assertSame(
+      checkCarry(
+        [
+          ['start', base],
+          ['an alias of b', [...base, alias]],
+          ['the alias and a route to b', [...without(base, 'to-b'), alias, vs('to-b', 'b', 'b', '[{route: [{destination: {host: b}}]}]')]],
+          ['no alias', [...without(base, 'to-b'), vs('to-b', 'b', 'b', '[{route: [{destination: {host: b}}]}]')]],
+          ['the alias again', [...base, alias]],
+        ],
+        [{ ns: 'a' }, { ns: 'b' }],
+      ),
+    );
+  });
+
+  it('with ServiceEntries merged by host and addresses allocated for DNS-capturing proxies', () => {
+    const x = serviceEntry('x', 'x.example.com, y.example.com', '[{name: http, number: 80, protocol: HTTP}]');
+    const x2 = serviceEntry('x2', 'x.example.com', '[{name: http-alt, number: 8080, protocol: HTTP}]');
+    process.env.PILOT_ENABLE_IP_AUTOALLOCATE = 'false';
+    try {
+      assertSame(
+        checkCarry(
+          [
+            ['start', [...base, x]],
+            ['a second entry for one host', [...base, x, x2]],
+            ['the first exported to its namespace', [...base, serviceEntry('x', 'x.example.com, y.example.com', '[{name: http, number: 80, protocol: HTTP}]', ', exportTo: ["."]'), x2]],
+            ['another host', [...base, x, serviceEntry('z', 'a.example.com', '[{name: http, number: 80, protocol: HTTP}]')]],
+            ['back', [...base, x]],
+          ],
+          [{ ns: 'a', metadata: { DNS_CAPTURE: 'true', DNS_AUTO_ALLOCATE: 'true' } }, { ns: 'b' }],
+        ),
+      );
+    } finally {
+      delete process.env.PILOT_ENABLE_IP_AUTOALLOCATE;
+    }
+  });
+
+  it('with locality load balancing turned on and off by other rules', () => {
+    const outlierOn = (host: string, more = '') => dr(host, host, host, `trafficPolicy: {outlierDetection: {consecutive5xxErrors: 3}}${more}`);
+    assertSame(
+      checkCarry(
+        [
+          ['start', base],
+          ['outlier detection on c', [...base, outlierOn('c')]],
+          ['outlier detection on b', [...without(base, 'name: b, namespace: b}\nspec: {host'), outlierOn('b', ', subsets: [{name: v1, labels: {version: v1}}]')]],
+          ['distribute', [...without(base, 'name: b, namespace: b}\nspec: {host'), dr('b', 'b', 'b', 'trafficPolicy: {loadBalancer: {localityLbSetting: {enabled: true, distribute: [{from: "r1/z1/*", to: {"r1/z1/*": 80, "r1/z2/*": 20}}]}}}')]],
+          ['none', base],
+          ['outlier detection on c again', [...base, outlierOn('c')]],
+        ],
+        [{ ns: 'a', zone: 'z1' }, { ns: 'a', zone: 'z2' }, { ns: 'c', zone: 'z2' }],
+        { mesh: { localityLbSetting: { enabled: true } } as never },
+      ),
+    );
+  });
+
+  it("with rules and routes that depend on the caller's labels", () => {
+    const selected = (app: string) => dr('b', 'a', 'b.b.svc.cluster.local', `workloadSelector: {matchLabels: {app: ${app}}}, trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: u}}}`);
+    const bySource = vs('by-source', 'b', 'b', '[{match: [{sourceLabels: {app: x}}], route: [{destination: {host: c.c.svc.cluster.local}}]}, {route: [{destination: {host: b}}]}]');
+    const rest = without(base, 'to-b');
+    assertSame(
+      checkCarry(
+        [
+          ['start', [...rest, selected('x')]],
+          ['routes by source labels', [...rest, selected('x'), bySource]],
+          ['the rule selects others', [...rest, selected('y'), bySource]],
+          ['a hash on c', [...rest, hashOn('c', 'q'), bySource]],
+          ['another hash on c', [...rest, hashOn('c', 'r'), bySource]],
+        ],
+        [{ ns: 'a', labels: { app: 'x' } }, { ns: 'a', labels: { app: 'y' } }, { ns: 'b' }],
+      ),
+    );
+  });
+
+  it('with rules of one host merged, exported and in the root namespace', () => {
+    const c1 = dr('c1', 'c', 'c', 'subsets: [{name: v1, labels: {version: v1}}]');
+    const c2 = (extra = '') => dr('c2', 'c', 'c', `${extra}trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: u}}}, subsets: [{name: v2, labels: {version: v2}}]`);
+    assertSame(
+      checkCarry(
+        [
+          ['start', [...base, c1, c2()]],
+          ['the second exported to its namespace', [...base, c1, c2('exportTo: ["."], ')]],
+          ['the first gone', [...base, c2()]],
+          ['a root namespace rule', [...base, c2(), dr('all', 'istio-system', '"*.c.svc.cluster.local"', 'trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: w}}}')]],
+          ['back', [...base, c1, c2()]],
+        ],
+        [{ ns: 'a' }, { ns: 'c' }],
+      ),
+    );
+  });
+
+  it('when only the order of query parameter matches changes', () => {
+    const byQuery = (params: string) => vs('q', 'c', 'c', `[{match: [{queryParams: ${params}}], route: [{destination: {host: a}}]}, {route: [{destination: {host: c}}]}]`);
+    assertSame(
+      checkCarry(
+        [
+          ['start', [...base, byQuery('{x: {exact: "1"}, y: {exact: "2"}}')]],
+          ['reordered', [...base, byQuery('{y: {exact: "2"}, x: {exact: "1"}}')]],
+        ],
+        [{ ns: 'a' }],
+      ),
+    );
+  });
+});
+
+const sidecar = (ns: string) => proxyFromNode({ id: `sidecar~10.1.0.9~app.${ns}~${ns}.svc.cluster.local`, metadata: { NAMESPACE: ns } });
+
+describe('pushes built from the push before', () => {
   it('take over what did not change and rebuild only what did', () => {
     const first = pushFromYaml(base.join('\n---\n'));
     const proxy = sidecar('a');
@@ -127,30 +236,46 @@ describe('pushes built from the push before', () => {
     assert.equal(otherMesh.cacheStats.hits + otherMesh.cacheStats.misses, 0, 'another mesh config starts from nothing');
   });
 
-  it('keep at most PILOT_XDS_CACHE_SIZE pieces, dropping those unused for the longest', () => {
-    process.env.PILOT_XDS_CACHE_SIZE = '4';
+  it('share pieces between the proxies of a push whatever PILOT_XDS_CACHE_SIZE holds', () => {
+    process.env.PILOT_XDS_CACHE_SIZE = '2';
     try {
       const push = pushFromYaml(base.join('\n---\n'));
       let built = 0;
-      const get = (k: string) => push.durable(k, () => ++built);
-      get('x');
-      get('y');
-      get('x');
-      get('z');
-      assert.equal(get('x'), 1, 'x was used recently: kept');
-      assert.equal(get('y'), 4, 'y was unused for the longest: dropped and built again');
-      assert.equal(push.cacheStats.evictions, 2, 'y, then z (unused since its generation ended)');
-      for (let i = 0; i < 100; i++) get(`k${i}`);
-      assert.ok(push.cacheStats.misses - push.cacheStats.evictions <= 4, 'never more than the limit');
+      const first = Array.from({ length: 50 }, (_, i) => push.durable(`k${i}`, () => ({ n: ++built })));
+      const again = Array.from({ length: 50 }, (_, i) => push.durable(`k${i}`, () => ({ n: ++built })));
+      assert.deepEqual(again, first);
+      assert.ok(again.every((v, i) => v === first[i]), 'the very same objects');
+      assert.equal(built, 50);
     } finally {
       delete process.env.PILOT_XDS_CACHE_SIZE;
     }
   });
 });
 
+describe('the durable cache', () => {
+  it('keeps at most its limit, dropping what went unused for the longest', () => {
+    const cache = new DurableCache(4);
+    let built = 0;
+    const get = (k: string) => cache.get(k, () => ++built);
+    get('x');
+    get('y');
+    get('x');
+    get('z');
+    assert.equal(get('x'), 1, 'x was used recently: kept');
+    assert.equal(get('y'), 4, 'y was unused for the longest: dropped and built again');
+    assert.equal(cache.stats.evictions, 2, 'y, then z (unused since its generation ended)');
+    for (let i = 0; i < 100; i++) get(`k${i}`);
+    assert.ok(cache.size <= 4);
+    assert.deepEqual({ hits: cache.stats.hits, misses: cache.stats.misses }, { hits: 2, misses: 104 });
+  });
+});
+
 describe('canonical objects', () => {
   it('deepEqual compares config-shaped values by content', () => {
-    assert.ok(deepEqual({ a: [1, { b: new Set(['x', 'y']) }], c: 'd' }, { c: 'd', a: [1, { b: new Set(['y', 'x']) }] }));
+    assert.ok(deepEqual({ a: [1, { b: new Set(['x', 'y']) }], c: 'd' }, { a: [1, { b: new Set(['x', 'y']) }], c: 'd' }));
+    assert.ok(!deepEqual({ a: 1, c: 'd' }, { c: 'd', a: 1 }), 'key order counts: some output follows it');
+    assert.ok(!deepEqual(new Set(['x', 'y']), new Set(['y', 'x'])), 'so does Set order');
+    assert.ok(!deepEqual(new Date(0), new Date(1)), 'objects other than plain ones are equal only when identical');
     assert.ok(!deepEqual({ a: 1 }, { a: 1, b: undefined }), 'an extra key, even undefined, differs');
     assert.ok(!deepEqual([1, 2], [2, 1]));
     assert.ok(!deepEqual(new Set(['x']), new Set(['y'])));

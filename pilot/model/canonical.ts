@@ -3,7 +3,11 @@
 // service, VirtualService or DestinationRule must be the very same object in the next push.
 // Taking an object over only ever depends on equal content, so it is safe whatever changed.
 
-/** Structural equality of config-shaped values: primitives, arrays, plain objects, Sets, Maps. */
+/**
+ * Structural equality of config-shaped values: primitives, arrays, plain objects, Sets, Maps.
+ * Order counts everywhere (object keys, Set and Map entries): translation emits some maps in
+ * their written order (query parameter matches), so a reordered object is a changed one.
+ */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return Number.isNaN(a) && Number.isNaN(b);
@@ -14,23 +18,24 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], other[i])) return false;
     return true;
   }
-  if (a instanceof Set) {
-    const other = b as Set<unknown>;
+  if (a instanceof Set || a instanceof Map) {
+    const other = b as Set<unknown> | Map<unknown, unknown>;
     if (a.size !== other.size) return false;
-    for (const v of a) if (!other.has(v)) return false;
+    const theirs = other.entries();
+    for (const [k, v] of a.entries()) {
+      const [ok, ov] = theirs.next().value as [unknown, unknown];
+      if (k !== ok || !deepEqual(v, ov)) return false;
+    }
     return true;
   }
-  if (a instanceof Map) {
-    const other = b as Map<unknown, unknown>;
-    if (a.size !== other.size) return false;
-    for (const [k, v] of a) if (!other.has(k) || !deepEqual(v, other.get(k))) return false;
-    return true;
-  }
+  // Only plain objects (parsed config, registry records) are compared by their keys.
+  if (Object.getPrototypeOf(a) !== Object.prototype && Object.getPrototypeOf(a) !== null) return false;
   const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || !deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;
 }

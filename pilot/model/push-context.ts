@@ -175,7 +175,10 @@ export class PushContext {
    * for again and leave that way.
    */
   durable<T>(key: string, build: () => T): T {
-    return this.durables.get(key, build);
+    // This push's memo first: sharing between the proxies of one push never depends on the
+    // cache's size (a mesh with more pieces than it holds would otherwise evict each piece
+    // before the next proxy asks for it).
+    return this.memo(key, () => this.durables.get(key, build));
   }
 
   /** Reads of `durable` output, counted across the pushes that share it (as Istio's xds_cache_reads). */
