@@ -236,6 +236,20 @@ describe('pushes built from the push before', () => {
     assert.equal(otherMesh.cacheStats.hits + otherMesh.cacheStats.misses, 0, 'another mesh config starts from nothing');
   });
 
+  it('replace a cluster\'s assignment when its endpoints change, instead of adding one per change', () => {
+    const proxy = sidecar('a');
+    const cluster = 'outbound|80||b.b.svc.cluster.local';
+    let push = pushFromYaml(base.join('\n---\n'));
+    generate(sidecarGenerators, push, proxy, TYPE.endpoint, [cluster]);
+    const misses = push.cacheStats.misses;
+    for (let i = 3; i < 13; i++) {
+      push = pushFromYaml(base.map((d) => d.replace(/10\.1\.1\.2\b/g, `10.1.1.${i}`)).join('\n---\n'), push.mesh, push);
+      const [assignment] = generate(sidecarGenerators, push, proxy, TYPE.endpoint, [cluster]);
+      assert.ok(Buffer.from(assignment!.resource.value).includes(`10.1.1.${i}`), 'the moved endpoint is there');
+    }
+    assert.equal(push.cacheStats.misses, misses, 'no new cache entries for endpoint changes');
+  });
+
   it('share pieces between the proxies of a push whatever PILOT_XDS_CACHE_SIZE holds', () => {
     process.env.PILOT_XDS_CACHE_SIZE = '2';
     try {

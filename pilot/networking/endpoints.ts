@@ -148,10 +148,20 @@ export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterN
   // The rule matters to the endpoints through its subsets and, per proxy, its locality setting.
   const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
   const endpoints = svc ? serviceSources(svc).map((s) => objectId(push.registry.endpoints(s))).join('+') : '';
-  return push.durable(`eds|${clusterName}|${objectId(svc)}|${endpoints}|${objectId(key?.subset ? dr : undefined)}|${locality}`, () => ({
-    name: clusterName,
-    resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, clusterName)),
-  }));
+  // One slot per cluster and view whose assignment is replaced when the endpoints change, rather
+  // than a cache entry per endpoint list: endpoint churn leaves no dead assignments behind.
+  const slot = push.durable(`eds|${clusterName}|${objectId(svc)}|${objectId(key?.subset ? dr : undefined)}|${locality}`, (): AssignmentSlot => ({ endpoints: '' }));
+  if (slot.endpoints !== endpoints || !slot.assignment) {
+    slot.endpoints = endpoints;
+    slot.assignment = { name: clusterName, resource: anyPack(ClusterLoadAssignmentSchema, buildLoadAssignment(push, proxy, clusterName)) };
+  }
+  return slot.assignment;
+}
+
+interface AssignmentSlot {
+  /** Identifies the endpoint lists `assignment` was built from. */
+  endpoints: string;
+  assignment?: NamedResource;
 }
 
 /** EDS for a watch: proxies of one Sidecar scope subscribing to the same names share the list. */
