@@ -89,6 +89,12 @@ async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined,
   };
 }
 
+/**
+ * Both gRPC ports. Channelz is off: no channelz service is registered, so its bookkeeping (a
+ * socket entry per connection, counters per call and message) would be kept for nobody.
+ */
+const GRPC_SERVER_OPTIONS = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 };
+
 export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   const env = opts.env ?? process.env;
   const log = opts.log;
@@ -115,7 +121,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   );
   discovery.start();
 
-  const grpc = new GrpcServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const grpc = new GrpcServer(GRPC_SERVER_OPTIONS);
   grpc.addService(discovery.server.serviceDefinition(), discovery.server.implementation());
   const grpcListener = await listenGrpc(grpc, opts.grpcAddr, ServerCredentials.createInsecure());
   const grpcAddr = formatAddress({ host: opts.grpcAddr.host, port: grpcListener.port });
@@ -128,7 +134,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   let secureListener: GrpcListener | undefined;
   if (opts.secureGrpcAddr) {
     citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }) });
-    secure = new GrpcServer({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+    secure = new GrpcServer(GRPC_SERVER_OPTIONS);
     secure.addService(discovery.server.serviceDefinition(), discovery.server.implementation());
     citadel.addToServer(secure);
     secureListener = await listenGrpc(secure, opts.secureGrpcAddr, citadel.serverCredentials());
