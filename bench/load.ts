@@ -84,6 +84,8 @@ const cols: [string, (r: LoadFigures) => string][] = [
   ['eds_p99', (r) => r.edsChangeAckP99Ms.toFixed(0)],
   ['eds_max', (r) => r.edsChangeAckMaxMs.toFixed(0)],
   ['peak_rss_MiB', (r) => (r.peakRssBytes / MiB).toFixed(0)],
+  ['cold_peak_MiB', (r) => (r.peakRssDuringColdStartBytes / MiB).toFixed(0)],
+  ['vs_peak_MiB', (r) => (r.peakRssUntilEdsChangeBytes / MiB).toFixed(0)],
   ['cpu_s/push', (r) => r.cpuSecondsPerPush.toFixed(2)],
   ['eds_cpu_s', (r) => r.edsCpuSecondsPerPush.toFixed(2)],
   ['MB/push', (r) => (r.bytesPerPush / 1e6).toFixed(2)],

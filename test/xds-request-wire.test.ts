@@ -2,6 +2,7 @@
 // names as bytes that compare equal exactly when the encoded subscription is the same.
 import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { readDeltaRequest, readSotwRequest } from '../pilot/xds/request-wire.js';
 import { internNames, namesFromEncoding, namesList } from '../pilot/xds/subscriptions.js';
@@ -26,6 +27,21 @@ describe('SotW requests read from the wire', () => {
     assert.equal(req.typeUrl, full.typeUrl);
     assert.equal(req.responseNonce, full.responseNonce);
     assert.equal(req.errorDetail, undefined);
+  });
+
+  it('keeps no view of the request but its names: its memory may be reused once they are read', () => {
+    // A node with a field this Envoy API version does not know (field 100): decoders keep such
+    // fields as views of their input, and re-encoding the node writes them back.
+    const known = Buffer.from(toBinary(NodeSchema, create(NodeSchema, { id: 'sidecar~10.0.0.1~a.ns~ns.svc.cluster.local', cluster: 'a.ns', metadata: { NAMESPACE: 'ns' } })));
+    const node = Buffer.concat([known, Buffer.from([0xa2, 0x06, 0x02, 0x68, 0x69])]);
+    const withNode = (rest: Buffer) => Buffer.concat([Buffer.from([0x12, node.length]), node, rest]);
+    const wire = readSotwRequest(withNode(encode({ typeUrl: 't', resourceNames: ['a'] })));
+    const full = readSotwRequest(withNode(encode({ typeUrl: 't', responseNonce: 'n', errorDetail: { message: 'bad' } })));
+    for (const req of [wire, full]) {
+      req.bytes.fill(0);
+      assert.ok(Buffer.from(toBinary(NodeSchema, req.node!)).equals(node), 'the node, unknown field included, survives its request');
+    }
+    assert.equal(full.errorDetail?.message, 'bad');
   });
 
   it('names compare as bytes: equal for a repeated subscription, different otherwise', () => {

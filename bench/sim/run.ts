@@ -95,6 +95,10 @@ export interface LoadFigures {
   peakHeapTotalBytes: number;
   peakExternalBytes: number;
   rssAfterColdStartBytes: number;
+  /** The RSS high-water mark when the cold start ended: the peak is reached later when this is lower. */
+  peakRssDuringColdStartBytes: number;
+  /** The high-water mark after the VirtualService change, before the endpoint change. */
+  peakRssUntilEdsChangeBytes: number;
   /** Proxies whose stream failed for good (after retries). */
   errors: number;
   /** ADS streams that failed and were re-established by their proxy. */
@@ -331,6 +335,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
     const vsService = size.scoped ? teamService : 0;
     const edsService = size.scoped && teamService ? teamService + 1 : 1 % size.services;
     const vs = await change('VirtualService change', () => mesh.setWeights(vsService, [70, 30]), affectedBy(vsService));
+    const afterVs = memory(srv.pid);
     const eds = await change('endpoint change', () => mesh.toggleEndpoint(edsService, size.endpointsPerService - 1), affectedBy(edsService));
     const mem = memory(srv.pid);
     const finalStatus = await statuses();
@@ -373,6 +378,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       peakHeapTotalBytes: peaks.heapTotalBytes,
       peakExternalBytes: peaks.externalBytes,
       rssAfterColdStartBytes: afterCold.rssBytes,
+      peakRssDuringColdStartBytes: afterCold.peakRssBytes,
+      peakRssUntilEdsChangeBytes: afterVs.peakRssBytes,
       errors: finalStatus.failed.length,
       reconnects: finalStatus.reconnects,
     };

@@ -8,6 +8,12 @@ import { NodeSchema, type Node } from '../../gen/envoy/config/core/v3/base_pb.js
 import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema, type DeltaDiscoveryRequest, type DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 
 export interface SotwRequest {
+  /**
+   * The whole encoded request. `namesBytes` is a view of it; nothing else of the request is
+   * (the node is decoded from a copy), so once the names are read the server may reuse its
+   * memory (grpc-requests.ts).
+   */
+  bytes: Buffer;
   versionInfo: string;
   node?: Node;
   typeUrl: string;
@@ -68,8 +74,9 @@ function decodeNames(bytes: Buffer): string[] {
   return out;
 }
 
-function fromFull(req: DiscoveryRequest): SotwRequest {
+function fromFull(bytes: Buffer, req: DiscoveryRequest): SotwRequest {
   return {
+    bytes,
     versionInfo: req.versionInfo,
     node: req.node,
     typeUrl: req.typeUrl,
@@ -146,15 +153,17 @@ export function readSotwRequest(b: Buffer): SotwRequest {
     if (field === 3) return names.add(start, end);
     const value = b.subarray(start, end);
     if (field === 1) versionInfo = utf8.decode(value);
-    else if (field === 2) node = fromBinary(NodeSchema, value);
+    else if (field === 2) node = fromBinary(NodeSchema, Buffer.from(value));
     else if (field === 4) typeUrl = utf8.decode(value);
     else responseNonce = utf8.decode(value);
     return true;
   });
-  if (!read) return fromFull(fromBinary(DiscoveryRequestSchema, b));
+  // The full decoder keeps views of its input (unknown fields, Any values): it reads a copy.
+  if (!read) return fromFull(b, fromBinary(DiscoveryRequestSchema, Buffer.from(b)));
   const namesBytes = names.bytes(b);
   let decoded: string[] | undefined;
   return {
+    bytes: b,
     versionInfo,
     node,
     typeUrl,
@@ -167,6 +176,8 @@ export function readSotwRequest(b: Buffer): SotwRequest {
 }
 
 export interface DeltaRequest {
+  /** The whole encoded request; only `subscribeBytes` is a view of it (see SotwRequest.bytes). */
+  bytes: Buffer;
   node?: Node;
   typeUrl: string;
   responseNonce: string;
@@ -179,8 +190,9 @@ export interface DeltaRequest {
   initialResourceVersions: Readonly<Record<string, string>>;
 }
 
-function fromFullDelta(req: DeltaDiscoveryRequest): DeltaRequest {
+function fromFullDelta(bytes: Buffer, req: DeltaDiscoveryRequest): DeltaRequest {
   return {
+    bytes,
     node: req.node,
     typeUrl: req.typeUrl,
     responseNonce: req.responseNonce,
@@ -205,16 +217,17 @@ export function readDeltaRequest(b: Buffer): DeltaRequest {
   const read = walkFields(b, DELTA_FIELDS, 3, (field, start, end) => {
     if (field === 3) return subscribe.add(start, end);
     const value = b.subarray(start, end);
-    if (field === 1) node = fromBinary(NodeSchema, value);
+    if (field === 1) node = fromBinary(NodeSchema, Buffer.from(value));
     else if (field === 2) typeUrl = utf8.decode(value);
     else if (field === 4) unsubscribe.push(utf8.decode(value));
     else responseNonce = utf8.decode(value);
     return true;
   });
-  if (!read) return fromFullDelta(fromBinary(DeltaDiscoveryRequestSchema, b));
+  if (!read) return fromFullDelta(b, fromBinary(DeltaDiscoveryRequestSchema, Buffer.from(b)));
   const subscribeBytes = subscribe.bytes(b);
   let names: string[] | undefined;
   return {
+    bytes: b,
     node,
     typeUrl,
     responseNonce,

@@ -16,6 +16,7 @@ import { contentHash, deltaDiscoveryResponse, discoveryResponse, LazyResponse, s
 import { changedCount, diff, heldHashes, holding, partsOf } from './held.js';
 import { installSelfFraming } from './grpc-frames.js';
 import { metricType, type XdsMetrics } from './metrics.js';
+import { installPooledRequests, releaseRequestBuffer } from './grpc-requests.js';
 import { readDeltaRequest, readSotwRequest, type DeltaRequest, type SotwRequest } from './request-wire.js';
 import { encodingOf, internNames, namesFromEncoding, namesId, namesList, type Names } from './subscriptions.js';
 
@@ -100,6 +101,7 @@ export class XdsServer<S> {
   ) {
     this.maxBuffered = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
     installSelfFraming();
+    installPooledRequests();
     this.sliceMs = opts.sliceMs ?? 20;
   }
 
@@ -188,6 +190,9 @@ export class XdsServer<S> {
       } catch (err) {
         this.log.error({ err, conn: entry?.conn.id }, 'xDS request failed');
         stream.destroy(Object.assign(new Error(`internal error: ${(err as Error).message}`), { code: 13 }));
+      } finally {
+        // Handled synchronously and nothing kept refers to its bytes: the next request may use them.
+        releaseRequestBuffer(req.bytes);
       }
     });
     const cleanup = () => {
