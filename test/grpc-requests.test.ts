@@ -52,10 +52,19 @@ describe('pooled request assembly', () => {
     }
   });
 
-  it('refuses a message over the limit as grpc-js does, at its header', () => {
-    const big = frame(payload(1000, 1)).subarray(0, 5);
-    assert.throws(() => new StreamDecoder(999).write(big), /Received message larger than max \(1000 vs 999\)/);
-    assert.throws(() => new PooledStreamDecoder(999).write(big), /Received message larger than max \(1000 vs 999\)/);
+  it('refuses a message over the limit as grpc-js does, at its header, and everything after it', () => {
+    const big = frame(payload(1000, 1));
+    for (const decoder of [new StreamDecoder(999), new PooledStreamDecoder(999)]) {
+      assert.throws(() => decoder.write(big.subarray(0, 5)), /Received message larger than max \(1000 vs 999\)/);
+      // The rest of the refused message is not read as more messages.
+      assert.throws(() => decoder.write(big.subarray(5)), /Received message larger than max/);
+    }
+  });
+
+  it('leaves very large messages to plain buffers', () => {
+    const size = 4 * 1024 * 1024 + 1;
+    const [m] = new PooledStreamDecoder(-1).write(frame(Buffer.alloc(size, 7)));
+    assert.equal(m!.buffer.byteLength, size + 5, 'a buffer of its own size, not a pooled class');
   });
 
   it('reuses memory only once it was handed back, and only once', () => {

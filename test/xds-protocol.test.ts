@@ -207,6 +207,35 @@ describe('ADS protocol (Envoy-style clients, in-process isthmusd)', function () 
     }
   });
 
+  it('large subscriptions (requests in pooled memory) from two proxies stay apart through ACKs and changes', async () => {
+    // 2,000 names make requests of ~90 KB, assembled in reused buffers (pilot/xds/grpc-requests.ts).
+    const names = (tag: string, real: string) => [real, ...Array.from({ length: 2000 }, (_, i) => `outbound|7070|${tag}${i}|echo.default.svc.cluster.local`)];
+    const a = new SotwClient(server.addresses.grpc, sidecarNode({ pod: 'big-a' }));
+    const b = new SotwClient(server.addresses.grpc, sidecarNode({ pod: 'big-b' }));
+    const clusters = (r: { resources: Parameters<typeof unpack>[1][] }) => r.resources.map((x) => unpack<{ clusterName: string }>(ClusterLoadAssignmentSchema, x).clusterName);
+    try {
+      const na = names('a', 'outbound|7070|v1|echo.default.svc.cluster.local');
+      const nb = names('b', 'outbound|7070|v2|echo.default.svc.cluster.local');
+      a.send({ typeUrl: TYPE.endpoint, resourceNames: na });
+      b.send({ typeUrl: TYPE.endpoint, resourceNames: nb });
+      const [ra, rb] = await Promise.all([a.responses.next('eds a'), b.responses.next('eds b')]);
+      assert.deepEqual(clusters(ra).sort(), [...na].sort());
+      assert.deepEqual(clusters(rb).sort(), [...nb].sort());
+      a.send({ typeUrl: TYPE.endpoint, resourceNames: na, versionInfo: ra.versionInfo, responseNonce: ra.nonce });
+      b.send({ typeUrl: TYPE.endpoint, resourceNames: nb, versionInfo: rb.versionInfo, responseNonce: rb.nonce });
+      assert.ok(await a.responses.quiet(300), 'an ACK of a large subscription gets no response');
+      // A changed large subscription, sent like an ACK, is answered with the new names only.
+      const na2 = names('c', 'outbound|7070|v2|echo.default.svc.cluster.local');
+      a.send({ typeUrl: TYPE.endpoint, resourceNames: na2, versionInfo: ra.versionInfo, responseNonce: ra.nonce });
+      const ra2 = await a.responses.next('eds a, changed');
+      assert.deepEqual(clusters(ra2).sort(), [...na2].sort());
+      assert.ok(await b.responses.quiet(300), 'the other proxy is not touched');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('survives malformed streams: garbage bytes and a first request without a node', async () => {
     const raw = new grpc.Client(server.addresses.grpc, grpc.credentials.createInsecure());
     const garbage = raw.makeBidiStreamRequest('/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', (b: Buffer) => b, (b: Buffer) => b);

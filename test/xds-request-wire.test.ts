@@ -5,7 +5,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { NodeSchema } from '../gen/envoy/config/core/v3/base_pb.js';
 import { DeltaDiscoveryRequestSchema, DiscoveryRequestSchema } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { readDeltaRequest, readSotwRequest } from '../pilot/xds/request-wire.js';
-import { internNames, namesFromEncoding, namesList } from '../pilot/xds/subscriptions.js';
+import { encodingOf, internNames, namesFromEncoding, namesList } from '../pilot/xds/subscriptions.js';
 
 const encode = (init: Parameters<typeof create<typeof DiscoveryRequestSchema>>[1]) => Buffer.from(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, init)));
 
@@ -111,6 +111,16 @@ describe('Delta requests read from the wire', () => {
 });
 
 describe('subscriptions found again from their encoding', () => {
+  it('keeps copies of the encodings it remembers, never views of a request', () => {
+    const request = encode({ typeUrl: 't', resourceNames: ['keep-1', 'keep-2', 'keep-3'] });
+    const bytes = readSotwRequest(request).namesBytes;
+    const original = Buffer.from(bytes);
+    const names = namesFromEncoding(bytes, () => ['keep-1', 'keep-2', 'keep-3']);
+    request.fill(0);
+    assert.ok(encodingOf(names)?.equals(original), 'the remembered encoding survives its request');
+    assert.equal(namesFromEncoding(original, () => assert.fail('found again from its bytes')), names);
+  });
+
   it('equal bytes give the same interned set without decoding; other bytes decode', () => {
     const names = Array.from({ length: 50 }, (_, i) => `outbound|80||svc-${i}.ns.svc.cluster.local`);
     const bytes = () => readSotwRequest(encode({ typeUrl: 't', resourceNames: names })).namesBytes;

@@ -15,14 +15,17 @@
 // package-lock.json).
 import * as serverInterceptors from '@grpc/grpc-js/build/src/server-interceptors.js';
 
-/** Messages at least this large are assembled in pooled buffers. */
+/** Messages from this size up to POOLED_MAX are assembled in pooled buffers; others as grpc-js does. */
 const POOLED_MIN = 32 * 1024;
+const POOLED_MAX = 4 * 1024 * 1024;
 /** Pooled buffers come in multiples of this; requests of one kind (an EDS subscription) share a class. */
 const CLASS_STEP = 64 * 1024;
-/** Free buffers kept per size class: the pool holds a few megabytes at most. */
+/** Free buffers kept per size class, and in all: what the pool holds back is bounded. */
 const FREE_PER_CLASS = 4;
+const FREE_BYTES = 16 * 1024 * 1024;
 
 const free = new Map<number, ArrayBuffer[]>();
+let freeBytes = 0;
 /** Buffers handed out and not yet back: only these may be released (once). */
 const lent = new WeakSet<ArrayBuffer>();
 
@@ -33,7 +36,9 @@ function sizeClass(n: number): number {
 /** A buffer of exactly `n` bytes over pooled memory, owned by the caller until released. */
 function borrow(n: number): Buffer {
   const size = sizeClass(n);
-  const memory = free.get(size)?.pop() ?? new ArrayBuffer(size);
+  const reused = free.get(size)?.pop();
+  if (reused) freeBytes -= size;
+  const memory = reused ?? new ArrayBuffer(size);
   lent.add(memory);
   return Buffer.from(memory, 0, n);
 }
@@ -47,7 +52,9 @@ export function releaseRequestBuffer(bytes: Uint8Array): void {
   if (!lent.has(memory)) return;
   lent.delete(memory);
   const list = free.get(memory.byteLength) ?? [];
-  if (list.length < FREE_PER_CLASS) list.push(memory);
+  if (list.length >= FREE_PER_CLASS || freeBytes + memory.byteLength > FREE_BYTES) return;
+  list.push(memory);
+  freeBytes += memory.byteLength;
   free.set(memory.byteLength, list);
 }
 
@@ -65,10 +72,13 @@ export class PooledStreamDecoder {
   /** Bytes of the current message still to come; -1 while reading a header. */
   private remaining = -1;
   private size = 0;
+  /** A message over the limit ends the stream's decoding, as in grpc-js: every later write fails too. */
+  private failed: Error | undefined;
 
   constructor(private readonly maxReadMessageLength: number) {}
 
   write(data: Buffer): Buffer[] {
+    if (this.failed) throw this.failed;
     const out: Buffer[] = [];
     let pos = 0;
     while (pos < data.length || this.remaining === 0) {
@@ -78,7 +88,7 @@ export class PooledStreamDecoder {
         this.headerRead = 0;
         this.size = this.header.readUInt32BE(1);
         if (this.maxReadMessageLength !== -1 && this.size > this.maxReadMessageLength) {
-          throw new Error(`Received message larger than max (${this.size} vs ${this.maxReadMessageLength})`);
+          throw (this.failed = new Error(`Received message larger than max (${this.size} vs ${this.maxReadMessageLength})`));
         }
         this.remaining = this.size;
         continue;
@@ -98,7 +108,7 @@ export class PooledStreamDecoder {
   }
 
   private assemble(): Buffer {
-    const framed = this.size >= POOLED_MIN ? borrow(this.size + 5) : Buffer.allocUnsafe(this.size + 5);
+    const framed = this.size >= POOLED_MIN && this.size <= POOLED_MAX ? borrow(this.size + 5) : Buffer.allocUnsafe(this.size + 5);
     this.header.copy(framed, 0, 0, 5);
     let at = 5;
     for (const p of this.parts) {
@@ -111,7 +121,8 @@ export class PooledStreamDecoder {
 }
 
 interface ServerCall {
-  decoder?: unknown;
+  /** grpc-js's decoder: `readState` 0 (NO_DATA) while it holds no bytes of a message. */
+  decoder?: { readState?: number } | PooledStreamDecoder;
   maxReceiveMessageSize?: number;
 }
 
@@ -124,8 +135,10 @@ export function installPooledRequests(): boolean {
   const original = proto?.handleDataFrame;
   if (!proto || typeof original !== 'function') return (installed = false);
   proto.handleDataFrame = function (this: ServerCall, data: Buffer): void {
-    // Before the call's first frame its own decoder holds nothing yet, so it can be swapped.
-    if (!(this.decoder instanceof PooledStreamDecoder) && typeof this.maxReceiveMessageSize === 'number') this.decoder = new PooledStreamDecoder(this.maxReceiveMessageSize);
+    // Swapped only while grpc-js's decoder holds nothing (before the call's first frame, unless
+    // this was installed in the middle of a message).
+    const own = this.decoder;
+    if (own && !(own instanceof PooledStreamDecoder) && own.readState === 0 && typeof this.maxReceiveMessageSize === 'number') this.decoder = new PooledStreamDecoder(this.maxReceiveMessageSize);
     original.call(this, data);
   };
   return (installed = true);
