@@ -42,9 +42,10 @@ const program = new Command('bench')
   .option('--profile <dir>', "write isthmusd's CPU profile (V8 .cpuprofile) into DIR")
   .option('--heap-snapshot <dir>', 'write a heap snapshot of isthmusd into DIR after the cold start')
   .option('--isthmusd <dir>', 'measure the isthmusd of another checkout (before/after comparisons)')
+  .option('--soak <rounds>', 'then repeat a VirtualService and an endpoint change this many times, printing RSS after each', '0')
   .option('--json <file>', 'also write the figures as JSON')
   .parse();
-const o = program.opts<{ scoped?: boolean; sizes: string; services?: string; proxies?: string; mix: string; workers: string; endpoints: string; routed: string; quietMs: string; rampMs: string; debounce?: string; profile?: string; heapSnapshot?: string; isthmusd?: string; json?: string }>();
+const o = program.opts<{ scoped?: boolean; sizes: string; services?: string; proxies?: string; mix: string; workers: string; endpoints: string; routed: string; quietMs: string; rampMs: string; debounce?: string; profile?: string; heapSnapshot?: string; isthmusd?: string; soak: string; json?: string }>();
 
 const sizes = o.services || o.proxies ? [{ services: Number(o.services ?? 100), proxies: Number(o.proxies ?? 100) }] : parseSizes(o.sizes);
 const mix = parseMix(o.mix);
@@ -65,6 +66,7 @@ for (const size of sizes) {
     profileDir: o.profile,
     heapSnapshotDir: o.heapSnapshot,
     isthmusdRoot: o.isthmusd,
+    soakRounds: Number(o.soak),
     log: (line) => console.error(`   ${line}`),
   });
   console.error(`   (${Math.round((performance.now() - started) / 1000)} s)`);

@@ -1,6 +1,6 @@
 // Loading config: every rejected resource is named with file, line, kind, namespace/name and field.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatConfigError, parseYaml } from '../pilot/config/parse.js';
@@ -148,11 +148,37 @@ describe('directory source', () => {
       await next;
       assert.deepEqual(hosts(), ['a:v7', 'b:v5']);
 
+      // Saved the way editors save, written aside and renamed over the file, again and again
+      // (Node 20's recursive watch stopped reporting a file after the first such save).
+      const saveByRename = (file: string, text: string) => {
+        writeFileSync(`${file}.tmp~`, text);
+        renameSync(`${file}.tmp~`, file);
+      };
+      for (const subset of ['r1', 'r2', 'r3']) {
+        next = changed();
+        saveByRename(join(dir, 'b.yaml'), route('b', subset));
+        await next;
+        assert.deepEqual(hosts(), ['a:v7', `b:${subset}`]);
+      }
+      next = changed();
+      writeFileSync(join(dir, 'b.yaml'), route('b', 'v5'));
+      await next;
+      assert.deepEqual(hosts(), ['a:v7', 'b:v5'], 'and written in place after that');
+
       next = changed();
       mkdirSync(join(dir, 'team-c'));
       writeFileSync(join(dir, 'team-c', 'c.yaml'), route('c'));
       await next;
       assert.deepEqual(hosts(), ['a:v7', 'b:v5', 'c:v5']);
+      for (const subset of ['r1', 'r2']) {
+        next = changed();
+        saveByRename(join(dir, 'team-c', 'c.yaml'), route('c', subset));
+        await next;
+        assert.deepEqual(hosts(), ['a:v7', 'b:v5', `c:${subset}`], 'in a directory made after the watch began');
+      }
+      next = changed();
+      writeFileSync(join(dir, 'team-c', 'c.yaml'), route('c', 'v5'));
+      await next;
 
       next = changed();
       rmSync(join(dir, 'b.yaml'));

@@ -47,6 +47,12 @@ export interface LoadOptions {
   profileDir?: string;
   /** Writes a heap snapshot of isthmusd into this directory after the cold start. */
   heapSnapshotDir?: string;
+  /**
+   * After the measured changes, this many more rounds of a VirtualService change and an endpoint
+   * change (each on another service), with isthmusd's RSS after each: memory that grows round
+   * after round is a leak (caches kept across pushes must stay bounded).
+   */
+  soakRounds?: number;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -99,6 +105,8 @@ export interface LoadFigures {
   peakRssDuringColdStartBytes: number;
   /** The high-water mark after the VirtualService change, before the endpoint change. */
   peakRssUntilEdsChangeBytes: number;
+  /** RSS after each soak round (see LoadOptions.soakRounds). */
+  soakRssBytes: number[];
   /** Proxies whose stream failed for good (after retries). */
   errors: number;
   /** ADS streams that failed and were re-established by their proxy. */
@@ -337,6 +345,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
     const vs = await change('VirtualService change', () => mesh.setWeights(vsService, [70, 30]), affectedBy(vsService));
     const afterVs = memory(srv.pid);
     const eds = await change('endpoint change', () => mesh.toggleEndpoint(edsService, size.endpointsPerService - 1), affectedBy(edsService));
+    const soakRssBytes: number[] = [];
+    const routed = Array.from({ length: size.services }, (_, i) => i).filter((i) => isRouted(i, size));
+    for (let round = 1; round <= (opts.soakRounds ?? 0) && routed.length; round++) {
+      const svc = routed[(round * 7) % routed.length]!;
+      // Weights of their own each round: a service picked again still changes.
+      const w = 1 + (round % 98);
+      await change(`soak ${round}: VirtualService change`, () => mesh.setWeights(svc, [w, 100 - w]), affectedBy(svc));
+      await change(`soak ${round}: endpoint change`, () => mesh.toggleEndpoint((svc + 1) % size.services, round % size.endpointsPerService), affectedBy((svc + 1) % size.services));
+      soakRssBytes.push(memory(srv.pid).rssBytes);
+      log(`soak ${round}: RSS ${Math.round(soakRssBytes[soakRssBytes.length - 1]! / 2 ** 20)} MiB`);
+    }
     const mem = memory(srv.pid);
     const finalStatus = await statuses();
     const metrics = await fetch(`http://${srv.monitoring}/metrics`).then((r) => r.text()).catch(() => '');
@@ -380,6 +399,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       rssAfterColdStartBytes: afterCold.rssBytes,
       peakRssDuringColdStartBytes: afterCold.peakRssBytes,
       peakRssUntilEdsChangeBytes: afterVs.peakRssBytes,
+      soakRssBytes,
       errors: finalStatus.failed.length,
       reconnects: finalStatus.reconnects,
     };

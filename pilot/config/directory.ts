@@ -1,7 +1,7 @@
 // The embedded config source: a directory of YAML/JSON files, watched for changes
 // (like istiod's --configDir). Files are re-parsed only when their mtime or size changes.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { watch, type FSWatcher, type Stats } from 'node:fs';
+import { readdirSync, watch, type Dirent, type FSWatcher, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { formatConfigError, parseYaml, type ConfigError, type ParseResult } from './parse.js';
@@ -49,7 +49,9 @@ function carryForward(prev: FileState | undefined, result: ParseResult): Resourc
 export class DirectoryConfigSource {
   readonly store = new MemoryConfigStore();
   private readonly files = new Map<string, FileState>();
-  private watcher?: FSWatcher;
+  /** One non-recursive watch per directory of the tree (see `watch`). */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private settleMs = 50;
   private reloadTimer?: NodeJS.Timeout;
   private reloading: Promise<void> = Promise.resolve();
   /** Paths the watcher reported since the last reload, or a full rescan when it could not name one. */
@@ -67,32 +69,88 @@ export class DirectoryConfigSource {
    * Starts watching; changes are reloaded after `settleMs` of quiet. Only the files the watcher
    * named are read again (a large directory is not listed on every edit); an event without a
    * name, or naming a directory, rescans everything.
+   *
+   * Each directory gets a watch of its own instead of one recursive watch: Node 20's recursive
+   * watch on Linux stops reporting a file once it was replaced by a rename, which is how most
+   * editors and tools save, so the second edit of a file went unnoticed. A directory's own watch
+   * names whatever is renamed into it, every time.
    */
   watch(settleMs = 50): void {
-    this.watcher = watch(this.dir, { recursive: true }, (_event, filename) => {
-      if (filename) this.pendingPaths.add(join(this.dir, filename.toString()));
-      else this.pendingFull = true;
-      clearTimeout(this.reloadTimer);
-      this.reloadTimer = setTimeout(() => void this.reloadPending(), settleMs);
-    });
-    this.watcher.on('error', (err) => this.log?.error({ err, dir: this.dir }, 'config directory watch failed'));
+    this.settleMs = settleMs;
+    this.watchTree();
+  }
+
+  /** Whether `watch` was called (and `close` not since). */
+  private get watching(): boolean {
+    return this.watchers.size > 0;
   }
 
   close(): void {
     clearTimeout(this.reloadTimer);
-    this.watcher?.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  /**
+   * Watches every directory of the tree not watched yet, and stops watching those gone. A
+   * directory found after watching began may have changed before its watch did: one more
+   * rescan then picks that up.
+   */
+  private watchTree(): void {
+    const started = this.watching;
+    const dirs = new Set<string>();
+    const walk = (dir: string) => {
+      dirs.add(dir);
+      let entries: Dirent[] = [];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) walk(join(dir, e.name));
+    };
+    walk(this.dir);
+    for (const [dir, w] of this.watchers) {
+      if (dirs.has(dir)) continue;
+      w.close();
+      this.watchers.delete(dir);
+    }
+    for (const dir of dirs) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, (_event, filename) => this.changed(dir, filename));
+        // A directory removed under its watch: the next rescan lets it go.
+        w.on('error', (err) => this.log?.debug({ err, dir }, 'config directory watch ended'));
+        this.watchers.set(dir, w);
+        if (started) this.changed(dir, null);
+      } catch (err) {
+        this.log?.error({ err, dir }, 'config directory watch failed');
+      }
+    }
+  }
+
+  private changed(dir: string, filename: string | Buffer | null): void {
+    if (filename) this.pendingPaths.add(join(dir, filename.toString()));
+    else this.pendingFull = true;
+    clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => void this.reloadPending(), this.settleMs);
   }
 
   /** Re-scans the directory; serialized so overlapping events never interleave. */
   reload(): Promise<void> {
-    return this.serialized(() => this.scan());
+    return this.serialized(async () => {
+      await this.scan();
+    });
   }
 
   private reloadPending(): Promise<void> {
     const only = this.pendingFull ? undefined : [...this.pendingPaths];
     this.pendingPaths = new Set();
     this.pendingFull = false;
-    return this.serialized(() => this.scan(only));
+    return this.serialized(async () => {
+      // A rescan (an event naming a directory, or none) may mean directories came or went.
+      if (!(await this.scan(only)) && this.watching) this.watchTree();
+    });
   }
 
   private serialized(run: () => Promise<void>): Promise<void> {
@@ -131,8 +189,10 @@ export class DirectoryConfigSource {
     return { paths: [...known].sort(), stats };
   }
 
-  private async scan(only?: string[]): Promise<void> {
-    const found = (await this.candidates(only)) ?? (await this.candidates());
+  /** Reloads `only` (or everything); returns whether `only` could be applied on its own. */
+  private async scan(only?: string[]): Promise<boolean> {
+    const partial = only ? await this.candidates(only) : undefined;
+    const found = partial ?? (await this.candidates());
     const { paths, stats } = found!;
     const present = new Set(paths);
     for (const p of this.files.keys()) if (!present.has(p)) this.files.delete(p);
@@ -182,6 +242,7 @@ export class DirectoryConfigSource {
       if (e.file && changedNames.has(e.file)) this.log?.warn({ file: e.file, kind: e.kind }, `rejected config: ${formatConfigError(e)}`);
     }
     this.store.replaceAll(resources, errors);
+    return partial !== undefined;
   }
 }
 
