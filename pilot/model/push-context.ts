@@ -49,7 +49,7 @@ export class PushContext {
   private readonly scopes = new Map<string, SidecarScope>();
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
   private readonly memos = new Map<string, unknown>();
-  /** Output kept across pushes (see `durable`), least recently used first: shared with the pushes before while the mesh config stays. */
+  /** Output kept across pushes (see `durable`): shared with the pushes before while the mesh config and domain stay. */
   private readonly durables: DurableCache;
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
   /** Exact hosts → config naming them; wildcard hosts are scanned (there are few). */

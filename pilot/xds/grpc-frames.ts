@@ -14,7 +14,7 @@
 // returns the last, which grpc-js writes with its completion callback (writes on a stream
 // complete in order, so that callback means the whole frame was sent). Everything else goes
 // through the original. With a grpc-js whose call lacks what this needs, nothing is wrapped and
-// messages go through `serialize` as before (`installed` says which; a test pins it for the
+// messages go through `serialize` as before (`installSelfFraming` returns which; a test pins it for the
 // grpc-js in package-lock.json).
 import * as serverInterceptors from '@grpc/grpc-js/build/src/server-interceptors.js';
 import type { ServerHttp2Stream } from 'node:http2';
@@ -73,9 +73,4 @@ function frameLength(chunks: readonly Buffer[]): number {
   let n = 0;
   for (const c of chunks) n += c.length;
   return n;
-}
-
-/** Whether self-framing messages bypass grpc-js's copy in this process. */
-export function selfFramingInstalled(): boolean {
-  return installed === true;
 }

@@ -143,7 +143,3 @@ export function installPooledRequests(): boolean {
   };
   return (installed = true);
 }
-
-export function pooledRequestsInstalled(): boolean {
-  return installed === true;
-}
