@@ -147,6 +147,25 @@ spec: {type: ExternalName, externalName: b.b.svc.cluster.local}`;
     }
   });
 
+  it("when an entry's host is another service's short name, and then goes", () => {
+    // `b.b` is one of service b's names for namespace a; an entry named so takes it over, and
+    // route edits in between must not bring back the split of names from before.
+    const shortName = serviceEntry('bb', 'b.b', '[{name: http, number: 80, protocol: HTTP}]');
+    const weights = (docs: string[]) => docs.map((d) => d.replace('weight: 90', 'weight: 70').replace('weight: 10', 'weight: 30'));
+    assertSame(
+      checkCarry(
+        [
+          ['start', base],
+          ['an entry named b.b', [...base, shortName]],
+          ['b reweighted', weights([...base, shortName])],
+          ['the entry goes', weights(base)],
+          ['b reweighted back', base],
+        ],
+        [{ ns: 'a' }, { ns: 'b' }],
+      ),
+    );
+  });
+
   it('with locality load balancing turned on and off by other rules', () => {
     const outlierOn = (host: string, more = '') => dr(host, host, host, `trafficPolicy: {outlierDetection: {consecutive5xxErrors: 3}}${more}`);
     assertSame(

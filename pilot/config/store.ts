@@ -101,7 +101,8 @@ export class MemoryConfigStore implements ConfigStore {
     let map = this.byKind.get(r.kind);
     if (!map) this.byKind.set(r.kind, (map = new Map()));
     const old = map.get(key);
-    if (old && sameContent(old, r)) return;
+    // A directory reload hands back the very objects of files that did not change.
+    if (old && (old === r || sameContent(old, r))) return;
     map.set(key, r);
     this.mark(event, r.kind, key);
   }

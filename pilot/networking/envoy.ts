@@ -21,8 +21,11 @@ export function pack<Desc extends DescMessage>(schema: Desc, message: MessageSha
   return anyPack(schema, message);
 }
 
-/** Encodings of messages shared by many resources (virtual hosts, filter chains), by object. */
-const encoded = new WeakMap<object, Uint8Array>();
+/**
+ * Encodings of messages shared by many resources (virtual hosts, filter chains), by object: as
+ * one element of a repeated field (tag, length, bytes), for the field number noted.
+ */
+const framed = new WeakMap<object, { field: number; bytes: Uint8Array }>();
 /** Items packed once already: a second packing is the sign that they are shared. */
 const packed = new WeakSet<object>();
 
@@ -35,7 +38,7 @@ const packed = new WeakSet<object>();
 export function packWithItems<H extends DescMessage>(headSchema: H, head: MessageShape<H>, field: DescField, items: readonly object[]): Any {
   if (field.fieldKind !== 'list' || field.listKind !== 'message' || field.parent !== headSchema) throw new Error(`packWithItems: ${field.name} is not a repeated message field of ${headSchema.typeName}`);
   const typeUrl = `type.googleapis.com/${headSchema.typeName}`;
-  if (!items.some((item) => packed.has(item))) {
+  if (!items.some((item) => packed.has(item) || framed.has(item))) {
     for (const item of items) packed.add(item);
     return create(AnySchema, { typeUrl, value: toBinary(headSchema, { ...head, [field.localName]: items } as MessageShape<H>) });
   }
@@ -49,30 +52,36 @@ export function packWithItems<H extends DescMessage>(headSchema: H, head: Messag
   (below as { $unknown?: unknown }).$unknown = undefined;
   const itemSchema = field.message;
   const parts = items.map((item) => {
-    packed.add(item);
-    let bytes = encoded.get(item);
-    if (!bytes) encoded.set(item, (bytes = toBinary(itemSchema, item as MessageShape<typeof itemSchema>)));
-    return bytes;
+    let f = framed.get(item);
+    if (f?.field !== field.number) framed.set(item, (f = { field: field.number, bytes: frame(field.number, toBinary(itemSchema, item as MessageShape<typeof itemSchema>)) }));
+    return f.bytes;
   });
   const front = toBinary(headSchema, below);
   const back = toBinary(headSchema, above);
-  const tag = varint(field.number * 8 + WireType.LengthDelimited);
   let size = front.length + back.length;
-  for (const b of parts) size += tag.length + varint(b.length).length + b.length;
-  const value = new Uint8Array(size);
+  for (const b of parts) size += b.length;
+  // Every byte is written below: no zero fill (at hundreds of kilobytes per route configuration,
+  // filling fresh pages twice shows).
+  const value = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
   value.set(front);
   let at = front.length;
   for (const b of parts) {
-    value.set(tag, at);
-    at += tag.length;
-    const len = varint(b.length);
-    value.set(len, at);
-    at += len.length;
     value.set(b, at);
     at += b.length;
   }
   value.set(back, at);
   return create(AnySchema, { typeUrl, value });
+}
+
+/** `body` as one element of repeated message field `fieldNumber`. */
+function frame(fieldNumber: number, body: Uint8Array): Uint8Array {
+  const tag = varint(fieldNumber * 8 + WireType.LengthDelimited);
+  const len = varint(body.length);
+  const out = new Uint8Array(tag.length + len.length + body.length);
+  out.set(tag);
+  out.set(len, tag.length);
+  out.set(body, tag.length + len.length);
+  return out;
 }
 
 function varint(n: number): Uint8Array {

@@ -39,8 +39,13 @@ function alignedDiff(before: readonly NamedResource[], after: readonly NamedReso
   if (before === after) return NO_DIFF;
   if (before.length !== after.length) return undefined;
   for (let i = 0; i < after.length; i++) if (before[i]!.name !== after[i]!.name) return undefined;
-  const changed = after.filter((r, i) => r !== before[i] && r.resource !== before[i]!.resource && contentHash(r.resource) !== contentHash(before[i]!.resource));
+  const changed = after.filter((r, i) => r !== before[i] && !sameBytes(r.resource, before[i]!.resource));
   return changed.length ? { changed: [changed], missing: [] } : NO_DIFF;
+}
+
+/** Whether two resources encode the same; comparing bytes costs less than hashing them. */
+function sameBytes(a: NamedResource['resource'], b: NamedResource['resource']): boolean {
+  return a === b || (a.typeUrl === b.typeUrl && a.value.length === b.value.length && Buffer.compare(a.value, b.value) === 0);
 }
 
 /**

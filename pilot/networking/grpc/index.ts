@@ -77,40 +77,62 @@ function outboundListeners(push: PushContext, proxy: Proxy, watch: Watch): Named
   const filter = listenerFilter(watch.names, proxy);
   const out: NamedResource[] = [];
   const all = watch.names.length === 0;
-  for (const svc of push.servicesFor(proxy)) {
-    const match = all ? { requestedNames: new Set([svc.hostname]), ports: new Set<number>() } : filter.get(svc.hostname);
-    if (!match) continue;
+  for (const svc of all ? push.servicesFor(proxy) : requestedServices(push, proxy, filter)) {
+    const match = all ? { requestedNames: new Set([svc.hostname]), ports: new Set<number>() } : filter.get(svc.hostname)!;
     for (const requested of [...match.requestedNames].sort()) {
       for (const port of svc.ports) {
         if (match.ports.size && !match.ports.has(port.port)) continue;
-        const name = `${requested}:${port.port}`;
-        const hcm = create(HttpConnectionManagerSchema, {
-          // gRPC ignores stat_prefix, but Envoy's schema requires one.
-          statPrefix: name,
-          httpFilters: [
-            { name: 'envoy.filters.http.fault', configType: { case: 'typedConfig', value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } },
-            { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } },
-          ],
-          routeSpecifier: {
-            case: 'rds',
-            value: { configSource: adsConfigSource(), routeConfigName: subsetKey('outbound', '', svc.hostname, port.port) },
-          },
-        });
-        const listener = create(ListenerSchema, {
-          name,
-          address: {
-            address: {
-              case: 'socketAddress',
-              value: { address: svc.addresses[0] ?? '0.0.0.0', portSpecifier: { case: 'portValue', value: port.port } },
-            },
-          },
-          apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) },
-        });
-        out.push({ name, resource: anyPack(ListenerSchema, listener) });
+        // A listener reads only the service's host, first address and port: it outlives pushes
+        // that did not change the service (a VirtualService change regenerates LDS).
+        out.push(push.durable(`grpc/l|${objectId(svc)}|${requested}|${port.port}`, () => outboundListener(svc, requested, port.port)));
       }
     }
   }
   return out;
+}
+
+/** Positions of a scope's services, to list looked-up services in scope order. */
+const scopeOrder = new WeakMap<readonly Service[], Map<Service, number>>();
+
+/** The services in the proxy's scope that the client asked for, in scope order (as a scan of the scope would find them). */
+function requestedServices(push: PushContext, proxy: Proxy, filter: Map<string, RequestedHost>): Service[] {
+  const found: Service[] = [];
+  for (const host of filter.keys()) {
+    const svc = push.serviceForHostname(proxy, host);
+    if (svc) found.push(svc);
+  }
+  if (found.length < 2) return found;
+  const services = push.servicesFor(proxy);
+  let order = scopeOrder.get(services);
+  if (!order) scopeOrder.set(services, (order = new Map(services.map((s, i) => [s, i]))));
+  return found.sort((a, b) => order.get(a)! - order.get(b)!);
+}
+
+function outboundListener(svc: Service, requested: string, port: number): NamedResource {
+  const name = `${requested}:${port}`;
+  const hcm = create(HttpConnectionManagerSchema, {
+    // gRPC ignores stat_prefix, but Envoy's schema requires one.
+    statPrefix: name,
+    httpFilters: [
+      { name: 'envoy.filters.http.fault', configType: { case: 'typedConfig', value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } },
+      { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } },
+    ],
+    routeSpecifier: {
+      case: 'rds',
+      value: { configSource: adsConfigSource(), routeConfigName: subsetKey('outbound', '', svc.hostname, port) },
+    },
+  });
+  const listener = create(ListenerSchema, {
+    name,
+    address: {
+      address: {
+        case: 'socketAddress',
+        value: { address: svc.addresses[0] ?? '0.0.0.0', portSpecifier: { case: 'portValue', value: port } },
+      },
+    },
+    apiListener: { apiListener: anyPack(HttpConnectionManagerSchema, hcm) },
+  });
+  return { name, resource: anyPack(ListenerSchema, listener) };
 }
 
 function routes(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {

@@ -49,8 +49,51 @@ function serviceHash(push: PushContext, proxy: Proxy, svc: Service, portNumber: 
  * Virtual hosts for services listening on `port`. Envoy sidecars get domains without the port
  * suffix (Envoy strips it on outbound), proxyless gRPC with and without it, as Istio does.
  */
-export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: number, services: readonly Service[]): VirtualHost[] {
+/**
+ * What one view's virtual hosts on one port were built from, per service, so that the next push
+ * rebuilds only the rows whose inputs are other objects. Every other input is fixed by the view
+ * key the caller names it by (see `viewRows`). Weak keys: rows of services that are gone die
+ * with them.
+ */
+interface ViewRows {
+  /** Domains depend on the service alone within a view. */
+  domains: WeakMap<Service, ServiceDomains>;
+  /** Default routes of unclaimed services, with the DestinationRule they read. */
+  defaults: WeakMap<Service, { dr: object | undefined; routes: Route[] }>;
+  /** The virtual host made of a service's domains and routes. */
+  vhosts: WeakMap<Service, { domains: string[]; routes: Route[]; vhost: VirtualHost }>;
+  /** The last call's sequence of domain lists (host names for sources without a service) and what each kept. */
+  last?: { seq: readonly unknown[]; kept: (string[] | undefined)[] };
+}
+
+/**
+ * The row cache of a view and port; `view` must determine everything `outboundVirtualHosts`
+ * reads of the proxy. It lives in the durable cache, so it ends with the mesh config.
+ */
+export function viewRows(push: PushContext, view: string, port: number): ViewRows {
+  return push.durable(`vh/rows|${view}|${port}`, () => ({ domains: new WeakMap(), defaults: new WeakMap(), vhosts: new WeakMap() }));
+}
+
+export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: number, services: readonly Service[], rows?: ViewRows): VirtualHost[] {
   const ctx = routeContext(push, proxy);
+  const domainView = `${proxy.generator === 'grpc'}|${addressViewKey(proxy)}`;
+  const domainsOf = (svc: Service): ServiceDomains => {
+    let d = rows?.domains.get(svc);
+    if (!d) {
+      d = sharedServiceDomains(push, svc, port, proxy, domainView);
+      rows?.domains.set(svc, d);
+    }
+    return d;
+  };
+  const defaultRoutesOf = (svc: Service): Route[] => {
+    if (!rows) return defaultServiceRoutes(push, proxy, svc, port);
+    const dr = push.destinationRuleFor(proxy, svc);
+    const row = rows.defaults.get(svc);
+    if (row && row.dr === dr) return row.routes;
+    const routes = defaultServiceRoutes(push, proxy, svc, port, dr);
+    rows.defaults.set(svc, { dr, routes });
+    return routes;
+  };
   const onPort = services.filter((s) => s.ports.some((p) => p.port === port && isHttpOrSniffed(p.protocol)));
   const claimed = new Map<ResolvedVirtualService, Service[]>();
   const unclaimed: Service[] = [];
@@ -87,21 +130,70 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
   for (const svc of unclaimed) {
     // An alias answers through the service it names (its domains are on that service's virtual host).
     if (svc.resolution === 'Alias') continue;
-    sources.push({ hostname: svc.hostname, service: svc, routes: defaultServiceRoutes(push, proxy, svc, port) });
+    sources.push({ hostname: svc.hostname, service: svc, routes: defaultRoutesOf(svc) });
   }
 
+  const lists = sources.map((src) => (src.service ? domainsOf(src.service) : hostOnlyDomains(src.hostname, port, proxy)));
+  // What each source keeps of its domains depends on the sources' hosts and domain lists alone:
+  // a view whose sequence of them is unchanged (a route edit) takes the last answer.
+  const seq = sources.map((src, i) => (src.service ? lists[i]! : src.hostname));
+  let kept = rows?.last && sameElements(rows.last.seq, seq) ? rows.last.kept : undefined;
+  if (!kept) {
+    kept = keptDomains(sources, lists, port);
+    if (rows) rows.last = { seq, kept };
+  }
+  const out: VirtualHost[] = [];
+  sources.forEach((src, i) => {
+    const unique = kept[i];
+    if (!unique) return;
+    const { domains } = lists[i]!;
+    const build = () => create(VirtualHostSchema, { name: domainName(src.hostname, port), domains: unique, routes: src.routes, includeRequestAttemptCount: true });
+    // A service's routes and domains come from durable memos (see below): shared pieces make a
+    // shared virtual host, and one encoding of it (sidecar/routes.ts), in this push and the next.
+    if (!src.service || unique !== domains) {
+      out.push(build());
+      return;
+    }
+    const row = rows?.vhosts.get(src.service);
+    if (row && row.domains === domains && row.routes === src.routes) {
+      out.push(row.vhost);
+      return;
+    }
+    // The domains object determines the name (it is keyed by the service and port).
+    const vhost = push.durable(`vh|${objectId(domains)}|${objectId(src.routes)}`, build);
+    rows?.vhosts.set(src.service, { domains, routes: src.routes, vhost });
+    out.push(vhost);
+  });
+  return out;
+}
+
+/** A VirtualService host with no service behind it answers to its own name (gRPC: and host:port). */
+function hostOnlyDomains(hostname: string, port: number, proxy: Proxy): ServiceDomains {
+  return { domains: proxy.generator === 'grpc' ? [ipv6Compliant(hostname), domainName(hostname, port)] : [ipv6Compliant(hostname)], altHosts: [] };
+}
+
+function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Per source, the domains its virtual host keeps (undefined: no virtual host). The first source
+ * of a name wins, a domain goes to the first virtual host that claims it (case-insensitively),
+ * and a short name is dropped where it is some other service's FQDN. A list with nothing
+ * dropped is returned as the same array.
+ */
+function keptDomains(sources: readonly VhostSource[], lists: readonly ServiceDomains[], port: number): (string[] | undefined)[] {
   const usedNames = new Set<string>();
   const usedDomains = new Set<string>();
   const knownFqdn = new Set<string>();
   for (const src of sources) if (src.service) knownFqdn.add(src.hostname).add(domainName(src.hostname, port));
-  const out: VirtualHost[] = [];
-  for (const src of sources) {
+  return sources.map((src, i) => {
     const name = domainName(src.hostname, port);
-    if (usedNames.has(name)) continue;
+    if (usedNames.has(name)) return undefined;
     usedNames.add(name);
-    const { domains, altHosts } = src.service
-      ? sharedServiceDomains(push, src.service, port, proxy)
-      : { domains: proxy.generator === 'grpc' ? [ipv6Compliant(src.hostname), name] : [ipv6Compliant(src.hostname)], altHosts: [] as string[] };
+    const { domains, altHosts } = lists[i]!;
     const unique = domains.filter((d) => {
       const lower = d.toLowerCase();
       if (usedDomains.has(lower)) return false;
@@ -109,14 +201,9 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
       usedDomains.add(lower);
       return true;
     });
-    if (unique.length === 0) continue;
-    const build = () => create(VirtualHostSchema, { name, domains: unique, routes: src.routes, includeRequestAttemptCount: true });
-    // A service's routes and domains come from durable memos (see below): shared pieces make a
-    // shared virtual host, and one encoding of it (sidecar/routes.ts), in this push and the next.
-    const shareable = src.service && unique.length === domains.length;
-    out.push(shareable ? push.durable(`vh|${name}|${objectId(domains)}|${objectId(src.routes)}`, build) : build());
-  }
-  return out;
+    if (unique.length === 0) return undefined;
+    return unique.length === domains.length ? domains : unique;
+  });
 }
 
 /** Hosts a VirtualService's HTTP routes send or mirror to, as written. */
@@ -150,8 +237,8 @@ function sharedVirtualServiceRoutes(push: PushContext, proxy: Proxy, ctx: RouteC
 }
 
 /** A service port's default route (no VirtualService), shared by views that pick the same DestinationRule. */
-function defaultServiceRoutes(push: PushContext, proxy: Proxy, svc: Service, port: number): Route[] {
-  return push.durable(`vh/default|${objectId(svc)}|${port}|${objectId(push.destinationRuleFor(proxy, svc))}`, () => {
+function defaultServiceRoutes(push: PushContext, proxy: Proxy, svc: Service, port: number, dr = push.destinationRuleFor(proxy, svc)): Route[] {
+  return push.durable(`vh/default|${objectId(svc)}|${port}|${objectId(dr)}`, () => {
     const cluster = subsetKey('outbound', '', svc.hostname, port);
     return [defaultOutboundRoute(cluster, `${svc.hostname}:${port}/*`, push.mesh.defaultHttpRetryPolicy, serviceHash(push, proxy, svc, port))];
   });
@@ -162,11 +249,13 @@ function defaultServiceRoutes(push: PushContext, proxy: Proxy, svc: Service, por
  * and, per host, the same relation of the host to the proxy's DNS domain (its own namespace or
  * another), so one namespace's proxies and another's share the virtual hosts of third parties.
  */
-function sharedServiceDomains(push: PushContext, svc: Service, port: number, proxy: Proxy): { domains: string[]; altHosts: string[] } {
+function sharedServiceDomains(push: PushContext, svc: Service, port: number, proxy: Proxy, domainView: string): ServiceDomains {
   const hosts = [svc.hostname, ...(svc.aliases ?? []).map((a) => a.hostname)];
   const relation = hosts.map((h) => altVirtualHostsKey(h, proxy.dnsDomain)).join(',');
-  return push.durable(`vh/domains|${objectId(svc)}|${port}|${proxy.generator === 'grpc'}|${addressViewKey(proxy)}|${relation}`, () => serviceDomains(svc, port, proxy));
+  return push.durable(`vh/domains|${objectId(svc)}|${port}|${domainView}|${relation}`, () => serviceDomains(svc, port, proxy));
 }
+
+type ServiceDomains = { domains: string[]; altHosts: string[] };
 
 function isHttpOrSniffed(p: string): boolean {
   return p === 'HTTP' || p === 'HTTP2' || p === 'GRPC' || p === 'GRPC-Web' || p === 'HTTP_PROXY' || p === 'UnsupportedProtocol';

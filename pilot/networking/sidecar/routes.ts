@@ -6,7 +6,7 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { ALLOW_ANY_VHOST, BLOCK_ALL_VHOST, PASSTHROUGH_CLUSTER } from '../names.js';
 import { defaultOutboundRoute } from '../route/translate.js';
-import { outboundVirtualHosts } from '../route/vhosts.js';
+import { outboundVirtualHosts, viewRows } from '../route/vhosts.js';
 import type { NamedResource, Watch } from '../generator.js';
 import { outboundViewKey } from '../view.js';
 import { packWithItems } from '../envoy.js';
@@ -49,19 +49,19 @@ export function sidecarRoutes(push: PushContext, proxy: Proxy, watch: Watch): Na
   const view = `${outboundViewKey(push, proxy)}|${addressViewKey(proxy)}`;
   const out: NamedResource[] = [];
   for (const name of watch.names) {
-    const rc = push.memo(`rds|${view}|${name}`, () => routeConfig(push, proxy, name));
+    const rc = push.memo(`rds|${view}|${name}`, () => routeConfig(push, proxy, name, view));
     if (rc) out.push(rc);
   }
   return out;
 }
 
-function routeConfig(push: PushContext, proxy: Proxy, name: string): NamedResource | undefined {
+function routeConfig(push: PushContext, proxy: Proxy, name: string, view: string): NamedResource | undefined {
   // "8080" for a port's shared listener, "host:8080" for a sniffed per-service listener.
   const colon = name.lastIndexOf(':');
   const sniffed = colon >= 0;
   const port = Number(sniffed ? name.slice(colon + 1) : name);
   if (!Number.isInteger(port) || port <= 0) return undefined;
-  let virtualHosts = outboundVirtualHosts(push, proxy, port, push.servicesFor(proxy));
+  let virtualHosts = outboundVirtualHosts(push, proxy, port, push.servicesFor(proxy), viewRows(push, view, port));
   if (sniffed) virtualHosts = sniffedVirtualHosts(virtualHosts, name);
   virtualHosts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (!sniffed) virtualHosts.push(catchAllVirtualHost(push, proxy));
