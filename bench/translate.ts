@@ -1,5 +1,6 @@
 // How long it takes to generate and serialize the full config of one proxy, in a mesh of
-// 1,000 services (sizes are flags). Prints a table; `--json FILE` writes the figures.
+// 1,000 services (sizes are flags), and what a push built from the one before regenerates after a
+// VirtualService change. Prints tables; `--json FILE` writes the figures.
 import { writeFileSync } from 'node:fs';
 import { toBinary, create } from '@bufbuild/protobuf';
 import { Command } from 'commander';
@@ -14,7 +15,7 @@ import { TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
 import { grpcGenerators } from '../pilot/networking/grpc/index.js';
 import type { GeneratorSet } from '../pilot/networking/generator.js';
-import { syntheticMesh } from './mesh.js';
+import { serviceDocs, serviceHost, syntheticMesh, type MeshSize } from './mesh.js';
 
 interface Figures {
   proxy: string;
@@ -87,6 +88,61 @@ function measure(services: number, label: string, proxy: Proxy, gens: GeneratorS
   };
 }
 
+interface CarriedFigures {
+  services: number;
+  /** Building the push from the one before, after one VirtualService's weights changed. */
+  pushContextMs: number;
+  /** LDS and RDS of one Envoy sidecar per namespace (10 views). */
+  sidecarLdsMs: number;
+  sidecarRdsMs: number;
+  /** LDS and RDS of 666 proxyless gRPC clients, three targets each. */
+  grpcLdsMs: number;
+  grpcRdsMs: number;
+}
+
+/**
+ * What a VirtualService change costs to regenerate in a push built from the one before (as
+ * isthmusd builds them), for the proxies whose listeners and routes it regenerates.
+ */
+function measureCarried(services: number, rounds: number): CarriedFigures {
+  const size: MeshSize = { services, endpointsPerService: 4, routedShare: 0.3 };
+  const store = new MemoryConfigStore();
+  store.replaceAll(parseYaml(syntheticMesh(size)).resources);
+  const opts = { domainSuffix: 'cluster.local' };
+  const mesh = defaultMeshConfig();
+  const sidecars = Array.from({ length: 10 }, (_, k) => proxyFromNode({ id: `sidecar~10.200.0.${k}~app.ns-${k}~ns-${k}.svc.cluster.local`, metadata: { NAMESPACE: `ns-${k}` } }));
+  const clients = Array.from({ length: 666 }, (_, i) => {
+    const targets = [0, (i * 7 + 3) % services, (i * 13 + 6) % services].map((t) => `${serviceHost(t, size)}:7070`);
+    const proxy = proxyFromNode({ id: `sidecar~10.250.${i >> 8}.${i & 255}~client-${i}.ns-${i % 10}~ns-${i % 10}.svc.cluster.local`, metadata: { GENERATOR: 'grpc', NAMESPACE: `ns-${i % 10}` } });
+    return { proxy, lds: targets, rds: targets.map((t) => `outbound|7070||${t.slice(0, t.lastIndexOf(':'))}`) };
+  });
+  const timed = (f: () => void) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  const watch = (typeUrl: string, names: string[], wildcard = false) => ({ typeUrl, names, wildcard, namesId: wildcard ? '*' : names.join(',') });
+  const regenerate = (push: PushContext) => ({
+    sidecarLdsMs: timed(() => sidecars.forEach((p) => sidecarGenerators.byType[TYPE.listener]!(push, p, watch(TYPE.listener, [], true)))),
+    sidecarRdsMs: timed(() => sidecars.forEach((p) => sidecarGenerators.byType[TYPE.route]!(push, p, watch(TYPE.route, ['8080', '7070'])))),
+    grpcLdsMs: timed(() => clients.forEach((c) => grpcGenerators.byType[TYPE.listener]!(push, c.proxy, watch(TYPE.listener, c.lds)))),
+    grpcRdsMs: timed(() => clients.forEach((c) => grpcGenerators.byType[TYPE.route]!(push, c.proxy, watch(TYPE.route, c.rds)))),
+  });
+  let push = new PushContext('v0', mesh, opts.domainSuffix, buildServiceIndex(store, opts), store);
+  regenerate(push);
+  const runs: CarriedFigures[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const w = i % 2 ? 90 : 70;
+    store.apply(...parseYaml(serviceDocs(0, size, { weights: [w, 100 - w] }).join('\n---\n')).resources);
+    const t0 = performance.now();
+    push = new PushContext(`v${i + 1}`, mesh, opts.domainSuffix, buildServiceIndex(store, opts, push.registry), store, { previous: push });
+    const pushContextMs = performance.now() - t0;
+    runs.push({ services, pushContextMs, ...regenerate(push) });
+  }
+  const pick = (f: (x: CarriedFigures) => number) => median(runs.map(f));
+  return { services, pushContextMs: pick((r) => r.pushContextMs), sidecarLdsMs: pick((r) => r.sidecarLdsMs), sidecarRdsMs: pick((r) => r.sidecarRdsMs), grpcLdsMs: pick((r) => r.grpcLdsMs), grpcRdsMs: pick((r) => r.grpcRdsMs) };
+}
+
 const program = new Command('bench-translate')
   .option('--services <n...>', 'mesh sizes', ['100', '1000'])
   .option('--rounds <n>', 'repetitions per size (median is printed)', '5')
@@ -109,4 +165,10 @@ for (const r of results) {
     [r.proxy.padEnd(8), String(r.services).padStart(8), r.pushContextMs.toFixed(1).padStart(10), g.lds!.toFixed(1).padStart(7), g.cds!.toFixed(1).padStart(7), g.rds!.toFixed(1).padStart(7), g.eds!.toFixed(1).padStart(7), r.serializeMs.toFixed(1).padStart(13), r.totalMs.toFixed(1).padStart(9), String(r.resources).padStart(10), String(r.bytes).padStart(7)].join(' '),
   );
 }
-if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2));
+const carried = o.services.map((n) => measureCarried(Number(n), Number(o.rounds)));
+console.log('\nafter a VirtualService change, from the push before: 10 sidecar views, 666 gRPC clients');
+console.log('services  pushctx_ms  sidecar_lds_ms  sidecar_rds_ms  grpc_lds_ms  grpc_rds_ms');
+for (const c of carried) {
+  console.log([String(c.services).padStart(8), c.pushContextMs.toFixed(1).padStart(11), c.sidecarLdsMs.toFixed(1).padStart(15), c.sidecarRdsMs.toFixed(1).padStart(15), c.grpcLdsMs.toFixed(1).padStart(12), c.grpcRdsMs.toFixed(1).padStart(12)].join(' '));
+}
+if (o.json) writeFileSync(o.json, JSON.stringify({ fresh: results, afterVirtualServiceChange: carried }, null, 2));
