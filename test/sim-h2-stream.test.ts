@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { H2GrpcStream } from '../bench/sim/h2-stream.js';
-import { grpcFrame } from '../bench/sim/wire.js';
+import { grpcFrame, Writer } from '../bench/sim/wire.js';
 import { BYTES_PATH, serveBytes } from './support/bytes-stream.js';
 
 /** Splits received bytes into gRPC messages. */
@@ -47,6 +47,35 @@ describe('load simulator HTTP/2 client (real grpc-js server)', () => {
       server.close();
     }
     sent.forEach((m, i) => assert.ok(got[i]!.equals(Buffer.concat([m, m, m])), `message ${i} differs`));
+  });
+
+  it('sends a message written in pieces (small fields, a large cached block) as the one message they encode', async () => {
+    const server = await serveBytes((call) => {
+      call.on('data', (m: Buffer) => call.write(m));
+    });
+    const block = Buffer.alloc(200_000, 7);
+    block.write('middle', 100_000);
+    const writers = [0, 1].map((i) => new Writer().string(1, `v${i}`).raw(block).string(4, 'type').string(5, `nonce-${i}`));
+    try {
+      const got = await new Promise<Buffer[]>((resolve, reject) => {
+        let bytes = Buffer.alloc(0);
+        const stream = new H2GrpcStream(server.addr, BYTES_PATH, { window: 64 * 1024, headers: { te: 'trailers' } }, {
+          data: (chunk) => {
+            bytes = Buffer.concat([bytes, chunk]);
+            const ms = messages(bytes);
+            if (ms.length === 2 && ms[1]!.length === writers[1]!.length) {
+              stream.destroy();
+              resolve(ms);
+            }
+          },
+          closed: (reason) => reject(new Error(reason)),
+        });
+        for (const w of writers) stream.writeAll(w.grpcFrameChunks());
+      });
+      writers.forEach((w, i) => assert.ok(got[i]!.equals(w.finish()), `message ${i} differs`));
+    } finally {
+      server.close();
+    }
   });
 
   it('reports a stream the server ends with a status', async () => {

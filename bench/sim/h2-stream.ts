@@ -110,8 +110,9 @@ export class H2GrpcStream {
   private sendStream = DEFAULT_WINDOW;
   private peerInitialWindow = DEFAULT_WINDOW;
   private peerMaxFrame = DEFAULT_MAX_FRAME;
-  /** Request bytes waiting for the server's flow-control window. */
-  private readonly outgoing: Buffer[] = [];
+  /** Request bytes waiting for the server's flow-control window, and how many. */
+  private readonly outgoing: Uint8Array[] = [];
+  private outgoingBytes = 0;
   /** Received DATA bytes not yet given back with WINDOW_UPDATE. */
   private consumed = 0;
 
@@ -144,9 +145,18 @@ export class H2GrpcStream {
   }
 
   /** Sends bytes on the request stream (gRPC frames), as the server's windows allow. */
-  write(bytes: Buffer): void {
+  write(bytes: Uint8Array): void {
+    this.writeAll([bytes]);
+  }
+
+  /** Sends several pieces in order; they are queued as they are (not copied). */
+  writeAll(pieces: readonly Uint8Array[]): void {
     if (this.done) return;
-    this.outgoing.push(bytes);
+    for (const p of pieces) {
+      if (!p.length) continue;
+      this.outgoing.push(p);
+      this.outgoingBytes += p.length;
+    }
     this.flush();
   }
 
@@ -170,17 +180,22 @@ export class H2GrpcStream {
     this.socket.write(body);
   }
 
+  /** Sends queued bytes in DATA frames as full as the windows and frame size allow, as gRPC clients do. */
   private flush(): void {
     this.socket.cork();
-    while (this.outgoing.length) {
-      const room = Math.min(this.sendConnection, this.sendStream, this.peerMaxFrame);
-      if (room <= 0) break;
-      const head = this.outgoing[0]!;
-      const n = Math.min(room, head.length);
+    while (this.outgoingBytes > 0) {
+      const n = Math.min(this.sendConnection, this.sendStream, this.peerMaxFrame, this.outgoingBytes);
+      if (n <= 0) break;
       this.socket.write(frameHeader(n, DATA, 0, STREAM_ID));
-      this.socket.write(head.subarray(0, n));
-      if (n === head.length) this.outgoing.shift();
-      else this.outgoing[0] = head.subarray(n);
+      for (let left = n; left > 0; ) {
+        const head = this.outgoing[0]!;
+        const part = Math.min(left, head.length);
+        this.socket.write(head.subarray(0, part));
+        if (part === head.length) this.outgoing.shift();
+        else this.outgoing[0] = head.subarray(part);
+        left -= part;
+      }
+      this.outgoingBytes -= n;
       this.sendConnection -= n;
       this.sendStream -= n;
     }

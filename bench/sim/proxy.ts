@@ -10,7 +10,7 @@ import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { H2GrpcStream } from './h2-stream.js';
 import { KnownLists, type Prefix, type Reuse } from './same-bytes.js';
-import { encodeStrings, grpcFrame, Writer } from './wire.js';
+import { encodeStrings, Writer } from './wire.js';
 import { clusterEdsSpan, deltaResource, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, sotwResource, spanString, TYPE, type Span } from './xds-scan.js';
 
 export interface ProxySpec {
@@ -368,7 +368,7 @@ export class SimProxy {
     if (Array.isArray(names) && names.length) w.raw(namesBlock(3, names));
     w.string(4, typeUrl);
     if (nonce) w.string(5, nonce);
-    this.write(w.finish());
+    this.write(w);
   }
 
   private sendDelta(typeUrl: string, subscribe: string[], unsubscribe: string[], nonce: string | undefined): void {
@@ -382,11 +382,11 @@ export class SimProxy {
     else for (const n of subscribe) w.string(3, n);
     for (const n of unsubscribe) w.string(4, n);
     if (nonce) w.string(6, nonce);
-    this.write(w.finish());
+    this.write(w);
   }
 
-  private write(message: Buffer): void {
+  private write(message: Writer): void {
     if (this.stopped || !this.stream) return;
-    this.stream.write(grpcFrame(message));
+    this.stream.writeAll(message.grpcFrameChunks());
   }
 }

@@ -52,6 +52,25 @@ export class Writer {
     this.flushScratch();
     return Buffer.concat(this.chunks, this.length);
   }
+
+  /**
+   * The message as one gRPC frame, in chunks: the 5-byte prefix and small fields together, large
+   * ones (a cached `repeated string` block of thousands of names) as they are. A request that
+   * repeats a subscription then costs no fresh memory, which page faults make dear.
+   */
+  grpcFrameChunks(): Uint8Array[] {
+    this.flushScratch();
+    const out: Uint8Array[] = [];
+    let small: number[] = [0, (this.length >>> 24) & 0xff, (this.length >>> 16) & 0xff, (this.length >>> 8) & 0xff, this.length & 0xff];
+    for (const c of this.chunks) {
+      if (c.length >= 1024) {
+        out.push(Uint8Array.from(small), c);
+        small = [];
+      } else for (const b of c) small.push(b);
+    }
+    if (small.length) out.push(Uint8Array.from(small));
+    return out;
+  }
 }
 
 /** `repeated string` field `field` holding `values`, encoded once. */

@@ -60,9 +60,9 @@ export function packWithItems<H extends DescMessage>(headSchema: H, head: Messag
   const back = toBinary(headSchema, above);
   let size = front.length + back.length;
   for (const b of parts) size += b.length;
-  // Every byte is written below: no zero fill (at hundreds of kilobytes per route configuration,
-  // filling fresh pages twice shows).
-  const value = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+  // Not Buffer.allocUnsafeSlow: skipping the zero fill gets memory from malloc instead of calloc,
+  // and at 1,000 x 2,000 that left isthmusd's peak RSS about 50 MiB higher (fragmentation).
+  const value = new Uint8Array(size);
   value.set(front);
   let at = front.length;
   for (const b of parts) {
