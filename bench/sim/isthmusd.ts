@@ -46,6 +46,16 @@ class LogFile {
   }
 }
 
+/** ISTHMUS_BENCH_ENV="K=V K2=V2": environment for isthmusd alone (say, malloc tunables), not the simulator. */
+function benchEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of process.env.ISTHMUS_BENCH_ENV?.split(' ').filter(Boolean) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
 export function startIsthmusd(configDir: string, env: Record<string, string> = {}, nodeArgs: string[] = [], root = ROOT): Promise<Isthmusd> {
   // A stale bundle makes bin/isthmusd run its TypeScript sources: slower, more memory, other figures.
   if (!freshBundle('isthmusd', root)) {
@@ -57,7 +67,7 @@ export function startIsthmusd(configDir: string, env: Record<string, string> = {
   const child = spawn(
     process.execPath,
     [...nodeArgs, ...(process.env.ISTHMUS_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), `${root}/bin/isthmusd`, '--configDir', configDir, '--grpcAddr', '127.0.0.1:0', '--httpAddr', '127.0.0.1:0', '--monitoringAddr', '127.0.0.1:0', '--secureGRPCAddr', '', '--httpsAddr', ''],
-    { env: { ...process.env, ...env }, stdio: ['ignore', out, 'pipe'] },
+    { env: { ...process.env, ...benchEnv(), ...env }, stdio: ['ignore', out, 'pipe'] },
   );
   const file = new LogFile(out);
   const kept: Record<string, unknown>[] = [];

@@ -60,15 +60,22 @@ export class Writer {
    */
   grpcFrameChunks(): Uint8Array[] {
     this.flushScratch();
+    const prefix = Buffer.allocUnsafe(5);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(this.length, 1);
     const out: Uint8Array[] = [];
-    let small: number[] = [0, (this.length >>> 24) & 0xff, (this.length >>> 16) & 0xff, (this.length >>> 8) & 0xff, this.length & 0xff];
+    let small: Uint8Array[] = [prefix];
+    const flushSmall = () => {
+      if (small.length) out.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+      small = [];
+    };
     for (const c of this.chunks) {
       if (c.length >= 1024) {
-        out.push(Uint8Array.from(small), c);
-        small = [];
-      } else for (const b of c) small.push(b);
+        flushSmall();
+        out.push(c);
+      } else small.push(c);
     }
-    if (small.length) out.push(Uint8Array.from(small));
+    flushSmall();
     return out;
   }
 }

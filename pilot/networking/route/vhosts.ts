@@ -3,6 +3,7 @@
 import { create } from '@bufbuild/protobuf';
 import { VirtualHostSchema, type Route, type VirtualHost } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { MESH_GATEWAY, type PushContext, type ResolvedVirtualService } from '../../model/push-context.js';
+import type { ResolvedDestinationRule } from '../../model/destination-rules.js';
 import { hostMatches, resolveShortname } from '../../model/host.js';
 import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
@@ -46,20 +47,18 @@ function serviceHash(push: PushContext, proxy: Proxy, svc: Service, portNumber: 
 }
 
 /**
- * Virtual hosts for services listening on `port`. Envoy sidecars get domains without the port
- * suffix (Envoy strips it on outbound), proxyless gRPC with and without it, as Istio does.
- */
-/**
  * What one view's virtual hosts on one port were built from, per service, so that the next push
  * rebuilds only the rows whose inputs are other objects. Every other input is fixed by the view
  * key the caller names it by (see `viewRows`). Weak keys: rows of services that are gone die
- * with them.
+ * with them. Holds a few entries per view, port and service besides the route configurations
+ * themselves (many namespaces or label-dependent views multiply it); services rebuilt every push (same-host ServiceEntries merged,
+ * Sidecar-narrowed aliases or ports) are other objects each time and never hit.
  */
 interface ViewRows {
   /** Domains depend on the service alone within a view. */
   domains: WeakMap<Service, ServiceDomains>;
   /** Default routes of unclaimed services, with the DestinationRule they read. */
-  defaults: WeakMap<Service, { dr: object | undefined; routes: Route[] }>;
+  defaults: WeakMap<Service, { dr: ResolvedDestinationRule | undefined; routes: Route[] }>;
   /** The virtual host made of a service's domains and routes. */
   vhosts: WeakMap<Service, { domains: string[]; routes: Route[]; vhost: VirtualHost }>;
   /** The last call's sequence of domain lists (host names for sources without a service) and what each kept. */
@@ -74,6 +73,10 @@ export function viewRows(push: PushContext, view: string, port: number): ViewRow
   return push.durable(`vh/rows|${view}|${port}`, () => ({ domains: new WeakMap(), defaults: new WeakMap(), vhosts: new WeakMap() }));
 }
 
+/**
+ * Virtual hosts for services listening on `port`. Envoy sidecars get domains without the port
+ * suffix (Envoy strips it on outbound), proxyless gRPC with and without it, as Istio does.
+ */
 export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: number, services: readonly Service[], rows?: ViewRows): VirtualHost[] {
   const ctx = routeContext(push, proxy);
   const domainView = `${proxy.generator === 'grpc'}|${addressViewKey(proxy)}`;
