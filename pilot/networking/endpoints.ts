@@ -166,7 +166,40 @@ interface AssignmentSlot {
 
 /** EDS for a watch: proxies of one Sidecar scope subscribing to the same names share the list. */
 export function loadAssignments(push: PushContext, proxy: Proxy, watch: Watch): NamedResource[] {
-  const build = () => sharedList(push, 'eds', watch.names.map((name) => loadAssignmentResource(push, proxy, name)));
+  if (!watch.namesId) return sharedList(push, 'eds', watch.names.map((name) => loadAssignmentResource(push, proxy, name)));
   // Locality load balancing can make assignments differ between proxies of one scope.
-  return watch.namesId ? push.memo(`eds/list|${push.sidecarScopeKey(proxy)}|${watch.namesId}|${localityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`, build) : build();
+  const key = `${push.sidecarScopeKey(proxy)}|${watch.namesId}|${localityFingerprint(push, proxy)}|${destinationRuleLabelsKey(push, proxy)}`;
+  return push.memo(`eds/list|${key}`, () => {
+    const rows = push.durable(`eds/rows|${key}`, (): AssignmentRows => ({ names: watch.names, keys: [], rows: [] }));
+    if (rows.names !== watch.names) Object.assign(rows, { names: watch.names, keys: [], rows: [] });
+    return sharedList(push, 'eds', watch.names.map((name, i) => assignmentInRow(push, proxy, rows, i, name)));
+  });
+}
+
+/**
+ * What each assignment of one subscription was built from, kept across pushes: an endpoint
+ * change makes each view walk its thousands of names again, and most of them name a service whose
+ * endpoint lists, rule and locality setting are the very objects they were. Those reuse the
+ * assignment after a few identity checks instead of parsing the name and building cache keys.
+ */
+type SubsetKey = NonNullable<ReturnType<typeof parseSubsetKey>>;
+
+interface AssignmentRows {
+  names: readonly string[];
+  keys: (SubsetKey | null)[];
+  rows: ({ svc?: Service; dr?: ResolvedDestinationRule; locality: string; lists: readonly (readonly IstioEndpoint[])[]; assignment: NamedResource } | undefined)[];
+}
+
+function assignmentInRow(push: PushContext, proxy: Proxy, rows: AssignmentRows, i: number, name: string): NamedResource {
+  let key = rows.keys[i];
+  if (key === undefined) rows.keys[i] = key = parseSubsetKey(name) ?? null;
+  const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
+  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy, svc) : undefined;
+  const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
+  const lists = svc ? serviceSources(svc).map((s) => push.registry.endpoints(s)) : [];
+  const row = rows.rows[i];
+  if (row && row.svc === svc && row.dr === dr && row.locality === locality && row.lists.length === lists.length && row.lists.every((l, j) => l === lists[j])) return row.assignment;
+  const assignment = loadAssignmentResource(push, proxy, name);
+  rows.rows[i] = { svc, dr, locality, lists, assignment };
+  return assignment;
 }

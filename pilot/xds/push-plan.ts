@@ -69,7 +69,8 @@ function endpointChange(prev: PushContext, next: PushContext): { addresses: Set<
     const after = b[i]!;
     const epsBefore = prev.endpoints(before);
     const epsAfter = next.endpoints(after);
-    if (epKey(epsBefore) === epKey(epsAfter)) continue;
+    // The registry hands back the previous push's list when the endpoints are equal.
+    if (epsBefore === epsAfter || epKey(epsBefore) === epKey(epsAfter)) continue;
     if (key(before) !== key(after)) return undefined;
     if (after.registry !== 'Kubernetes' || after.resolution !== 'ClientSideLB' || after.addresses.length === 0) return undefined;
     if (serviceIdentities(prev, before).join() !== serviceIdentities(next, after).join()) return undefined;

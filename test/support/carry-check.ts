@@ -12,7 +12,6 @@ import type { GeneratorSet } from '../../pilot/networking/generator.js';
 import { grpcGenerators } from '../../pilot/networking/grpc/index.js';
 import { sidecarGenerators } from '../../pilot/networking/sidecar/index.js';
 import { pushFromYaml } from './push.js';
-import { generate } from './resources.js';
 
 export interface ProxySpec {
   ns: string;
@@ -42,10 +41,21 @@ function proxiesFor(specs: readonly ProxySpec[]): TestProxy[] {
   );
 }
 
+const subscriptions = new Map<string, string[]>();
+function interned(names: string[]): string[] {
+  const key = names.join(',');
+  let list = subscriptions.get(key);
+  if (!list) subscriptions.set(key, (list = names));
+  return list;
+}
+
 /** Every resource one proxy gets (all listeners and clusters, routes and endpoints of every host, port and subset), as bytes. */
 function output(push: PushContext, p: TestProxy, subsets: readonly string[], out: Map<string, string>): void {
   const add = (gens: GeneratorSet, typeUrl: string, names?: string[]) => {
-    for (const r of generate(gens, push, p.proxy, typeUrl, names)) out.set(`${p.who} ${typeUrl.split('.').pop()} ${r.name}`, Buffer.from(toBinary(AnySchema, r.resource)).toString('base64'));
+    // As the xDS server asks: one list object (and id) per subscription, the same across pushes.
+    const list = names && interned(names);
+    const watch = list ? { typeUrl, names: list, wildcard: false, namesId: list.join(',') } : { typeUrl, names: [], wildcard: true, namesId: '*' };
+    for (const r of gens.byType[typeUrl]!(push, p.proxy, watch)) out.set(`${p.who} ${typeUrl.split('.').pop()} ${r.name}`, Buffer.from(toBinary(AnySchema, r.resource)).toString('base64'));
   };
   const hosts = new Set<string>();
   const ports = new Set<number>([80]);
