@@ -18,6 +18,28 @@ function messages(bytes: Buffer): Buffer[] {
   return out;
 }
 
+/**
+ * Opens a stream with receive window `window`, sends through `send`, and collects the gRPC
+ * messages coming back until `complete` says they are all there.
+ */
+function exchange(addr: string, window: number, send: (stream: H2GrpcStream) => void, complete: (ms: Buffer[]) => boolean): Promise<Buffer[]> {
+  return new Promise<Buffer[]>((resolve, reject) => {
+    let bytes = Buffer.alloc(0);
+    const stream = new H2GrpcStream(addr, BYTES_PATH, { window, headers: { te: 'trailers' } }, {
+      data: (chunk) => {
+        bytes = Buffer.concat([bytes, chunk]);
+        const ms = messages(bytes);
+        if (complete(ms)) {
+          stream.destroy();
+          resolve(ms);
+        }
+      },
+      closed: (reason) => reject(new Error(reason)),
+    });
+    send(stream);
+  });
+}
+
 describe('load simulator HTTP/2 client (real grpc-js server)', () => {
   it('sends and receives messages larger than the initial windows, intact and in order', async () => {
     const server = await serveBytes((call) => {
@@ -25,28 +47,17 @@ describe('load simulator HTTP/2 client (real grpc-js server)', () => {
     });
     const sent = [Buffer.from('hello'), Buffer.alloc(1 << 20, 3), Buffer.from('after')];
     sent[1]!.write('marker', 70_000);
-    const got: Buffer[] = [];
     try {
-      const received = await new Promise<Buffer[]>((resolve, reject) => {
-        let bytes = Buffer.alloc(0);
-        const stream = new H2GrpcStream(server.addr, BYTES_PATH, { window: 256 * 1024, headers: { te: 'trailers' } }, {
-          data: (chunk) => {
-            bytes = Buffer.concat([bytes, chunk]);
-            const ms = messages(bytes);
-            if (ms.length === sent.length && ms[ms.length - 1]!.length === 3 * sent[sent.length - 1]!.length) {
-              stream.destroy();
-              resolve(ms);
-            }
-          },
-          closed: (reason) => reject(new Error(reason)),
-        });
-        for (const m of sent) stream.write(grpcFrame(m));
-      });
-      got.push(...received);
+      const got = await exchange(
+        server.addr,
+        256 * 1024,
+        (stream) => sent.forEach((m) => stream.write(grpcFrame(m))),
+        (ms) => ms.length === sent.length && ms[ms.length - 1]!.length === 3 * sent[sent.length - 1]!.length,
+      );
+      sent.forEach((m, i) => assert.ok(got[i]!.equals(Buffer.concat([m, m, m])), `message ${i} differs`));
     } finally {
       server.close();
     }
-    sent.forEach((m, i) => assert.ok(got[i]!.equals(Buffer.concat([m, m, m])), `message ${i} differs`));
   });
 
   it('sends a message written in pieces (small fields, a large cached block) as the one message they encode', async () => {
@@ -57,21 +68,12 @@ describe('load simulator HTTP/2 client (real grpc-js server)', () => {
     block.write('middle', 100_000);
     const writers = [0, 1].map((i) => new Writer().string(1, `v${i}`).raw(block).string(4, 'type').string(5, `nonce-${i}`));
     try {
-      const got = await new Promise<Buffer[]>((resolve, reject) => {
-        let bytes = Buffer.alloc(0);
-        const stream = new H2GrpcStream(server.addr, BYTES_PATH, { window: 64 * 1024, headers: { te: 'trailers' } }, {
-          data: (chunk) => {
-            bytes = Buffer.concat([bytes, chunk]);
-            const ms = messages(bytes);
-            if (ms.length === 2 && ms[1]!.length === writers[1]!.length) {
-              stream.destroy();
-              resolve(ms);
-            }
-          },
-          closed: (reason) => reject(new Error(reason)),
-        });
-        for (const w of writers) stream.writeAll(w.grpcFrameChunks());
-      });
+      const got = await exchange(
+        server.addr,
+        64 * 1024,
+        (stream) => writers.forEach((w) => stream.writeAll(w.grpcFrameChunks())),
+        (ms) => ms.length === 2 && ms[1]!.length === writers[1]!.length,
+      );
       writers.forEach((w, i) => assert.ok(got[i]!.equals(w.finish()), `message ${i} differs`));
     } finally {
       server.close();

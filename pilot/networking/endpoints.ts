@@ -14,7 +14,7 @@ import { parseSubsetKey } from './names.js';
 import { TLS_MODE_LABEL, TRANSPORT_SOCKET_MATCH } from './upstream-tls.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import type { NamedResource, Watch } from './generator.js';
-import { destinationRuleLabelsKey, objectId, sharedList } from './view.js';
+import { destinationRuleLabelsKey, objectId, sameElements, sharedList } from './view.js';
 import { portTrafficPolicy, subsetTrafficPolicy } from './cluster-policy.js';
 import { applyLocalityLb, effectiveLbSetting, localityFingerprint, localityMayDependOnProxy, localityViewKey, type LbSetting, type LocalityGroup } from './locality-lb.js';
 import { parseLocality } from '../model/locality.js';
@@ -135,6 +135,25 @@ export function localityKey(push: PushContext, proxy: Proxy, svc: Service | unde
   return key && `${objectId(dr)}|${key}`;
 }
 
+type SubsetKey = NonNullable<ReturnType<typeof parseSubsetKey>>;
+
+/** What a cluster's assignment is built from for a proxy: the objects `clusterEndpoints` reads, and the locality setting. */
+interface AssignmentInputs {
+  svc?: Service;
+  dr?: ResolvedDestinationRule;
+  locality: string;
+  lists: readonly (readonly IstioEndpoint[])[];
+}
+
+function assignmentInputs(push: PushContext, proxy: Proxy, key: SubsetKey | undefined): AssignmentInputs {
+  const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
+  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy, svc) : undefined;
+  // The rule matters to the endpoints through its subsets and, per proxy, its locality setting.
+  const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
+  const lists = svc ? serviceSources(svc).map((s) => push.registry.endpoints(s)) : [];
+  return { svc, dr, locality, lists };
+}
+
 /**
  * The packed assignment of one cluster, shared by every proxy that resolves the name to the same
  * service and DestinationRule (what `clusterEndpoints` reads), and kept across pushes while the
@@ -143,11 +162,11 @@ export function localityKey(push: PushContext, proxy: Proxy, svc: Service | unde
  */
 export function loadAssignmentResource(push: PushContext, proxy: Proxy, clusterName: string): NamedResource {
   const key = parseSubsetKey(clusterName);
-  const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
-  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy, svc) : undefined;
-  // The rule matters to the endpoints through its subsets and, per proxy, its locality setting.
-  const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
-  const endpoints = svc ? serviceSources(svc).map((s) => objectId(push.registry.endpoints(s))).join('+') : '';
+  return assignmentFor(push, proxy, clusterName, key, assignmentInputs(push, proxy, key));
+}
+
+function assignmentFor(push: PushContext, proxy: Proxy, clusterName: string, key: SubsetKey | undefined, { svc, dr, locality, lists }: AssignmentInputs): NamedResource {
+  const endpoints = lists.map(objectId).join('+');
   // One slot per cluster and view whose assignment is replaced when the endpoints change, rather
   // than a cache entry per endpoint list: endpoint churn leaves no dead assignments behind.
   const slot = push.durable(`eds|${clusterName}|${objectId(svc)}|${objectId(key?.subset ? dr : undefined)}|${locality}`, (): AssignmentSlot => ({ endpoints: '' }));
@@ -182,24 +201,19 @@ export function loadAssignments(push: PushContext, proxy: Proxy, watch: Watch): 
  * endpoint lists, rule and locality setting are the very objects they were. Those reuse the
  * assignment after a few identity checks instead of parsing the name and building cache keys.
  */
-type SubsetKey = NonNullable<ReturnType<typeof parseSubsetKey>>;
-
 interface AssignmentRows {
   names: readonly string[];
   keys: (SubsetKey | null)[];
-  rows: ({ svc?: Service; dr?: ResolvedDestinationRule; locality: string; lists: readonly (readonly IstioEndpoint[])[]; assignment: NamedResource } | undefined)[];
+  rows: ((AssignmentInputs & { assignment: NamedResource }) | undefined)[];
 }
 
 function assignmentInRow(push: PushContext, proxy: Proxy, rows: AssignmentRows, i: number, name: string): NamedResource {
   let key = rows.keys[i];
   if (key === undefined) rows.keys[i] = key = parseSubsetKey(name) ?? null;
-  const svc = key?.direction === 'outbound' ? push.serviceForHostname(proxy, key.host) : undefined;
-  const dr = svc && (key!.subset || localityMayDependOnProxy(push)) ? push.destinationRuleFor(proxy, svc) : undefined;
-  const locality = localityKey(push, proxy, svc, key?.port ?? 0, key?.subset ?? '', dr);
-  const lists = svc ? serviceSources(svc).map((s) => push.registry.endpoints(s)) : [];
+  const inputs = assignmentInputs(push, proxy, key ?? undefined);
   const row = rows.rows[i];
-  if (row && row.svc === svc && row.dr === dr && row.locality === locality && row.lists.length === lists.length && row.lists.every((l, j) => l === lists[j])) return row.assignment;
-  const assignment = loadAssignmentResource(push, proxy, name);
-  rows.rows[i] = { svc, dr, locality, lists, assignment };
+  if (row && row.svc === inputs.svc && row.dr === inputs.dr && row.locality === inputs.locality && sameElements(row.lists, inputs.lists)) return row.assignment;
+  const assignment = assignmentFor(push, proxy, name, key ?? undefined, inputs);
+  rows.rows[i] = { svc: inputs.svc, dr: inputs.dr, locality: inputs.locality, lists: inputs.lists, assignment };
   return assignment;
 }

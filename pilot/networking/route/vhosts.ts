@@ -8,7 +8,7 @@ import { hostMatches, resolveShortname } from '../../model/host.js';
 import type { Proxy } from '../../model/proxy.js';
 import type { Service } from '../../model/service.js';
 import { addressViewKey, serviceAddressesForProxy } from '../../model/addresses.js';
-import { labelsKey, objectId } from '../view.js';
+import { labelsKey, objectId, sameElements } from '../view.js';
 import { domainName, ipv6Compliant, subsetKey } from '../names.js';
 import { defaultOutboundRoute, routesForVirtualService, type RouteContext } from './translate.js';
 import { hashPolicy } from './hash.js';
@@ -174,12 +174,6 @@ export function outboundVirtualHosts(push: PushContext, proxy: Proxy, port: numb
 /** A VirtualService host with no service behind it answers to its own name (gRPC: and host:port). */
 function hostOnlyDomains(hostname: string, port: number, proxy: Proxy): ServiceDomains {
   return { domains: proxy.generator === 'grpc' ? [ipv6Compliant(hostname), domainName(hostname, port)] : [ipv6Compliant(hostname)], altHosts: [] };
-}
-
-function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
