@@ -84,4 +84,15 @@ describe('load simulator: reading a response past a known run of resources', () 
     const envelopeOnly = readSotwResponse(typeFirst, { wants: () => false });
     assert.deepEqual(envelopeOnly.resources, [], 'resources of an unwanted type (known before them) are not listed');
   });
+
+  it('reads lengths of one, two, three and four varint bytes', () => {
+    const sizes = [5, 200, 20_000, 3_000_000];
+    const resources = sizes.map((n) => ({ $typeName: 'google.protobuf.Any' as const, typeUrl: 'type.googleapis.com/x', value: Buffer.alloc(n, 7) }));
+    const version = 'v'.repeat(300);
+    const buf = Buffer.from(toBinary(DiscoveryResponseSchema, create(DiscoveryResponseSchema, { versionInfo: version, resources, typeUrl: 'type.googleapis.com/x', nonce: 'n'.repeat(130) })));
+    const env = readSotwResponse(buf);
+    assert.deepEqual([env.version, env.typeUrl, env.nonce], [version, 'type.googleapis.com/x', 'n'.repeat(130)]);
+    assert.equal(env.resources.length, sizes.length);
+    env.resources.forEach((span, i) => assert.ok(span.end - span.start > sizes[i]!, `resource ${i} spans its ${sizes[i]} value bytes`));
+  });
 });

@@ -18,6 +18,9 @@ export interface Span {
   end: number;
 }
 
+/** Varint bits past 2^53 do not fit a double exactly; the scanner ignores them (no field it reads has them). */
+const EXACT = 2 ** 53;
+
 /** A cursor over protobuf fields in [pos, end): `next()` reads a tag, then `value*`/`skip` its value. */
 class Fields {
   field = 0;
@@ -36,13 +39,17 @@ class Fields {
   ) {}
 
   private readVarint(): number {
-    let v = 0;
-    let shift = 0;
-    let b: number;
+    // Tags and lengths are almost always one byte. The rest multiplies by running powers of 128:
+    // `2 ** shift` with a variable shift is a libm call, a measurable share of the simulator's
+    // CPU (perf, cold start at 1,000 x 2,000).
+    let b = this.buf[this.pos++]!;
+    if (b < 0x80) return b;
+    let v = b & 0x7f;
+    let scale = 128;
     do {
       b = this.buf[this.pos++]!;
-      if (shift < 53) v += (b & 0x7f) * 2 ** shift;
-      shift += 7;
+      if (scale < EXACT) v += (b & 0x7f) * scale;
+      scale *= 128;
     } while (b & 0x80);
     return v;
   }
