@@ -255,6 +255,37 @@ describe('pushes built from the push before', () => {
     assert.equal(otherMesh.cacheStats.hits + otherMesh.cacheStats.misses, 0, 'another mesh config starts from nothing');
   });
 
+  it('keep services narrowed by a Sidecar or merged by host the same objects while their sources are unchanged', () => {
+    // Egress on port 80 to the namespace's own config; a's VirtualService routes to b, which the
+    // scope then holds narrowed to that port.
+    const egress80 = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: a}
+spec: {egress: [{port: {number: 80, protocol: HTTP, name: http}, hosts: ["./*"]}]}`;
+    const toA = (weight: number) => vs('to-a', 'a', 'a', `[{route: [{destination: {host: a}, weight: ${weight}}, {destination: {host: b.b.svc.cluster.local}, weight: ${100 - weight}}]}]`);
+    const x = serviceEntry('x', 'x.example.com', '[{name: http, number: 80, protocol: HTTP}]');
+    const x2 = (ports: string) => serviceEntry('x2', 'x.example.com', ports);
+    const docs = (weight: number, x2Ports = '[{name: http-alt, number: 8080, protocol: HTTP}]') => [...base, egress80, toA(weight), x, x2(x2Ports)].join('\n---\n');
+    const proxy = sidecar('a');
+    const scoped = (push: PushContext, host: string) => push.sidecarScope(proxy).services.find((s) => s.hostname === host)!;
+    const routes = (push: PushContext) => generate(sidecarGenerators, push, proxy, TYPE.route, ['80']);
+    const first = pushFromYaml(docs(50));
+    routes(first);
+    const second = pushFromYaml(docs(60), first.mesh, first);
+    const b = scoped(second, 'b.b.svc.cluster.local');
+    assert.deepEqual(b.ports.map((p) => p.port), [80], 'b is narrowed to the egress port');
+    assert.notEqual(b, second.registry.services.find((s) => s.hostname === 'b.b.svc.cluster.local'), 'a copy, not the registry service');
+    assert.equal(b, scoped(first, 'b.b.svc.cluster.local'), 'the narrowed b is the object of the push before');
+    const before = { ...second.cacheStats };
+    routes(second);
+    assert.equal(second.cacheStats.misses - before.misses, 2, "only a's routes and virtual host are built again");
+    const wider = '[{name: http-alt, number: 8080, protocol: HTTP}, {name: http-3, number: 8081, protocol: HTTP}]';
+    const third = pushFromYaml(docs(60, wider), second.mesh, second);
+    assert.notEqual(scoped(third, 'x.example.com'), scoped(second, 'x.example.com'), 'a merged service changes with the entries it merges');
+    const fourth = pushFromYaml(docs(70, wider), third.mesh, third);
+    assert.equal(scoped(fourth, 'x.example.com'), scoped(third, 'x.example.com'), 'and is kept while they do not');
+  });
+
   it('replace a cluster\'s assignment when its endpoints change, instead of adding one per change', () => {
     const proxy = sidecar('a');
     const cluster = 'outbound|80||b.b.svc.cluster.local';

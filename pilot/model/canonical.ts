@@ -3,6 +3,13 @@
 // service, VirtualService or DestinationRule must be the very same object in the next push.
 // Taking an object over only ever depends on equal content, so it is safe whatever changed.
 
+/** Whether two lists hold the very same objects in the same order. */
+export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Structural equality of config-shaped values: primitives, arrays, plain objects, Sets, Maps.
  * Order counts everywhere (object keys, Set and Map entries): translation emits some maps in

@@ -1,4 +1,5 @@
 // The mesh's view of services and their endpoints, independent of where they came from.
+import { sameElements } from './canonical.js';
 
 export type Protocol =
   | 'HTTP'
@@ -113,14 +114,53 @@ export interface Service {
 /** Services built from registry services (merged ports, fewer aliases) → the registry services they stand for. */
 const derivedFrom = new WeakMap<Service, readonly Service[]>();
 
+interface Derivation {
+  changes: Partial<Service>;
+  also: readonly Service[];
+  service: Service;
+}
+
+/**
+ * Services derived from each base, most recently used last. Sidecar scopes and same-host merges
+ * are rebuilt every push; handing back the earlier copy for the same base and the same changes
+ * (the same objects) makes a narrowed or merged service as stable across pushes as the registry
+ * services it comes from, so output keyed by service identity carries over for it too.
+ */
+const derivations = new WeakMap<Service, Derivation[]>();
+/** Derivations kept per base: a base has a few narrowings at a time; older ones are left to age out. */
+const DERIVATIONS_PER_BASE = 8;
+
+function sameChanges(a: Partial<Service>, b: Partial<Service>): boolean {
+  const keys = Object.keys(a) as (keyof Service)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || !sameElements<unknown>(x, y)) return false;
+  }
+  return true;
+}
+
 /**
  * A copy of `base` with `changes`, standing for `base` (and `also`, when several registry services
- * are merged into one): its endpoints are theirs.
+ * are merged into one): its endpoints are theirs. The same base with changes made of the same
+ * objects gives the same copy, in this push and in later ones.
  */
 export function deriveService(base: Service, changes: Partial<Service>, also: readonly Service[] = []): Service {
-  const out: Service = { ...base, ...changes };
-  derivedFrom.set(out, [base, ...also].flatMap(serviceSources));
-  return out;
+  let kept = derivations.get(base);
+  const at = kept?.findIndex((d) => sameElements(d.also, also) && sameChanges(d.changes, changes)) ?? -1;
+  if (kept && at >= 0) {
+    const [hit] = kept.splice(at, 1);
+    kept.push(hit!);
+    return hit!.service;
+  }
+  const service: Service = { ...base, ...changes };
+  derivedFrom.set(service, [base, ...also].flatMap(serviceSources));
+  if (!kept) derivations.set(base, (kept = []));
+  kept.push({ changes, also, service });
+  if (kept.length > DERIVATIONS_PER_BASE) kept.shift();
+  return service;
 }
 
 /** The registry services a service stands for: itself unless it was derived from others. */

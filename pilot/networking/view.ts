@@ -15,12 +15,6 @@ export function objectId(o: object | undefined): number {
   return id;
 }
 
-/** Whether two lists hold the very same objects in the same order. */
-export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * The first list built in this push with exactly these elements (the same objects in the same
