@@ -89,6 +89,7 @@ const cols: [string, (r: LoadFigures) => string][] = [
   ['cold_peak_MiB', (r) => (r.peakRssDuringColdStartBytes / MiB).toFixed(0)],
   ['vs_peak_MiB', (r) => (r.peakRssUntilEdsChangeBytes / MiB).toFixed(0)],
   ['cpu_s/push', (r) => r.cpuSecondsPerPush.toFixed(2)],
+  ['main_cpu_s', (r) => r.mainThreadCpuSecondsPerPush.toFixed(2)],
   ['eds_cpu_s', (r) => r.edsCpuSecondsPerPush.toFixed(2)],
   ['MB/push', (r) => (r.bytesPerPush / 1e6).toFixed(2)],
   ['eds_MB/push', (r) => (r.edsBytesPerPush / 1e6).toFixed(2)],

@@ -21,6 +21,9 @@ describe('load simulator (smoke run, few proxies)', function () {
       assert.ok(f.edsChangeAffected > 0);
       assert.equal(f.edsChangeMissing, 0);
       assert.deepEqual(Object.keys(f.edsChangeResponses), ['eds'], 'an endpoint move sends endpoints only');
+      for (const [all, main] of [[f.coldStartCpuSeconds, f.coldStartMainThreadCpuSeconds], [f.cpuSecondsPerPush, f.mainThreadCpuSecondsPerPush], [f.edsCpuSecondsPerPush, f.edsMainThreadCpuSecondsPerPush]] as const) {
+        assert.ok(main >= 0 && main <= all + 0.011, `isthmusd's main thread used part of its CPU (${main} of ${all} s)`);
+      }
     });
   }
 });

@@ -4,9 +4,13 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/PID/stat times (USER_HZ: 100 on Linux for every architecture that matters). */
 const CLK_TCK = 100;
 
-/** User + system CPU seconds the process has used so far. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * User + system CPU seconds the process has used so far, or with `mainThread` only its main
+ * thread's: the rest of a Node process is mostly V8's helper threads (concurrent marking and
+ * sweeping), so the difference shows what garbage collection cost beside the event loop.
+ */
+export function cpuSeconds(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at state (field 3).
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(rest[11]);

@@ -70,6 +70,8 @@ export interface LoadFigures {
   coldStartP50Ms: number;
   coldStartBytes: number;
   coldStartCpuSeconds: number;
+  /** Of that, isthmusd's main thread (the rest is mostly V8's garbage-collection helpers). */
+  coldStartMainThreadCpuSeconds: number;
   /** CPU the simulated proxies (all workers) used during the cold start: they share the machine with isthmusd. */
   simulatorCpuSeconds: number;
   /** VirtualService change: from the file write until each affected proxy ACKed its last response. */
@@ -79,6 +81,8 @@ export interface LoadFigures {
   changeAffected: number;
   changeMissing: number;
   cpuSecondsPerPush: number;
+  /** Of that, isthmusd's main thread. */
+  mainThreadCpuSecondsPerPush: number;
   bytesPerPush: number;
   changeResponses: Record<string, number>;
   /** Endpoint change (a pod moved to another IP): the same figures. */
@@ -88,6 +92,8 @@ export interface LoadFigures {
   edsChangeAffected: number;
   edsChangeMissing: number;
   edsCpuSecondsPerPush: number;
+  /** Of that, isthmusd's main thread. */
+  edsMainThreadCpuSecondsPerPush: number;
   edsBytesPerPush: number;
   edsChangeResponses: Record<string, number>;
   /** isthmusd's own push time (from its `pushed config` log), ms. */
@@ -195,6 +201,7 @@ interface ChangeResult {
   affected: number;
   missing: number;
   cpuSeconds: number;
+  mainThreadCpuSeconds: number;
   bytes: number;
   responses: Record<string, number>;
   serverPushMs: number;
@@ -276,6 +283,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
 
     // Cold start: every proxy connects at once.
     const cpuStart = cpuSeconds(srv.pid);
+    const mainStart = cpuSeconds(srv.pid, true);
     const simCpuStart = (await statuses()).cpuSeconds;
     await all({ op: 'mark' });
     const t0 = now();
@@ -285,6 +293,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
     const readyTimes = coldPhases.filter((p) => p.readyAt).map((p) => p.readyAt - t0).sort((a, b) => a - b);
     const coldStartMs = readyTimes.length === specs.length ? readyTimes[readyTimes.length - 1]! : Number.NaN;
     const coldCpu = cpuSeconds(srv.pid) - cpuStart;
+    const coldMainCpu = cpuSeconds(srv.pid, true) - mainStart;
     const simCpu = cold.cpuSeconds - simCpuStart;
     const afterCold = memory(srv.pid);
     for (const f of cold.failed.slice(0, 5)) log(`proxy ${f.id} failed: ${f.error}`);
@@ -293,7 +302,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       await sleep(quietMs);
       await waitQuiet(now(), () => true);
     }
-    log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s, simulator ${simCpu.toFixed(1)} CPU s, RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
+    log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s (main thread ${coldMainCpu.toFixed(1)}), simulator ${simCpu.toFixed(1)} CPU s, RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
     if (cold.reconnects) log(`reconnects by reason: ${JSON.stringify(cold.reconnectReasons)}`);
     const warnings = new Map<string, number>();
     for (const l of srv.logs) if (typeof l.level === 'number' && l.level >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
@@ -303,10 +312,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       await all({ op: 'mark' });
       const logsBefore = srv.logs.length;
       const cpu0 = cpuSeconds(srv.pid);
+      const main0 = cpuSeconds(srv.pid, true);
       const start = now();
       mutate();
       await waitQuiet(start, (s) => s.responded >= expected.size);
       const cpu = cpuSeconds(srv.pid) - cpu0;
+      const mainCpu = cpuSeconds(srv.pid, true) - main0;
       const ph = await phases();
       const responded = ph.filter((p) => p.responses > 0);
       const lat = responded.map((p) => p.lastAckAt - start).sort((a, b) => a - b);
@@ -322,11 +333,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
         affected: responded.length,
         missing: missing.length,
         cpuSeconds: cpu,
+        mainThreadCpuSeconds: mainCpu,
         bytes: responded.reduce((a, p) => a + p.bytes, 0),
         responses,
         serverPushMs: pushes.reduce((a, l) => a + Number(l.ms ?? 0), 0),
       };
-      log(`${label}: ${r.affected} proxies updated (${r.missing} expected but missing), p50 ${Math.round(r.p50)} ms, p99 ${Math.round(r.p99)} ms, max ${Math.round(r.max)} ms, ${r.cpuSeconds.toFixed(2)} CPU s, ${r.bytes} bytes, ${pushes.length} push(es)`);
+      log(`${label}: ${r.affected} proxies updated (${r.missing} expected but missing), p50 ${Math.round(r.p50)} ms, p99 ${Math.round(r.p99)} ms, max ${Math.round(r.max)} ms, ${r.cpuSeconds.toFixed(2)} CPU s (main thread ${r.mainThreadCpuSeconds.toFixed(2)}), ${r.bytes} bytes, ${pushes.length} push(es)`);
       return r;
     };
 
@@ -372,6 +384,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       coldStartP50Ms: round(percentile(readyTimes, 50)),
       coldStartBytes: coldPhases.reduce((a, p) => a + p.bytes, 0),
       coldStartCpuSeconds: round(coldCpu, 2),
+      coldStartMainThreadCpuSeconds: round(coldMainCpu, 2),
       simulatorCpuSeconds: round(simCpu, 2),
       changeAckP50Ms: round(vs.p50),
       changeAckP99Ms: round(vs.p99),
@@ -379,6 +392,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       changeAffected: vs.affected,
       changeMissing: vs.missing,
       cpuSecondsPerPush: round(vs.cpuSeconds, 2),
+      mainThreadCpuSecondsPerPush: round(vs.mainThreadCpuSeconds, 2),
       bytesPerPush: vs.bytes,
       changeResponses: vs.responses,
       edsChangeAckP50Ms: round(eds.p50),
@@ -387,6 +401,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       edsChangeAffected: eds.affected,
       edsChangeMissing: eds.missing,
       edsCpuSecondsPerPush: round(eds.cpuSeconds, 2),
+      edsMainThreadCpuSecondsPerPush: round(eds.mainThreadCpuSeconds, 2),
       edsBytesPerPush: eds.bytes,
       edsChangeResponses: eds.responses,
       serverPushMs: vs.serverPushMs,
