@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { Canon, deepEqual } from '../pilot/model/canonical.js';
 import { DurableCache } from '../pilot/model/durable-cache.js';
+import { deriveService, serviceSources } from '../pilot/model/service.js';
 import { proxyFromNode } from '../pilot/model/proxy.js';
 import type { PushContext } from '../pilot/model/push-context.js';
 import { TYPE } from '../pilot/networking/envoy.js';
@@ -313,6 +314,22 @@ spec: {egress: [{port: {number: 80, protocol: HTTP, name: http}, hosts: ["./*"]}
     } finally {
       delete process.env.PILOT_XDS_CACHE_SIZE;
     }
+  });
+});
+
+describe('derived services', () => {
+  it('are the same object for the same base and changes, for as many narrowings as a base has at once', () => {
+    const push = pushFromYaml(service('m', 'a', '10.96.0.9', `[${Array.from({ length: 20 }, (_, i) => `{name: http-${i}, port: ${8000 + i}}`).join(', ')}]`));
+    const base = push.registry.services.find((s) => s.name === 'm')!;
+    const narrow = (i: number) => deriveService(base, { ports: base.ports.filter((p) => p.port === 8000 + i) });
+    const first = Array.from({ length: 20 }, (_, i) => narrow(i));
+    const again = Array.from({ length: 20 }, (_, i) => narrow(i));
+    assert.ok(again.every((s, i) => s === first[i]), 'twenty narrowings of one service are all kept');
+    assert.deepEqual(first[3]!.ports.map((p) => p.port), [8003]);
+    assert.deepEqual(serviceSources(first[3]!), [base], 'a narrowed service stands for its base');
+    const other = deriveService(base, { ports: [...base.ports.slice(0, 1)] });
+    assert.equal(other, first[0], 'equal elements in a new list are the same change');
+    assert.notEqual(deriveService(base, { ports: base.ports.slice(1, 2) }, [base]), first[1], 'another `also` is another derivation');
   });
 });
 

@@ -127,8 +127,14 @@ interface Derivation {
  * services it comes from, so output keyed by service identity carries over for it too.
  */
 const derivations = new WeakMap<Service, Derivation[]>();
-/** Derivations kept per base: a base has a few narrowings at a time; older ones are left to age out. */
-const DERIVATIONS_PER_BASE = 8;
+/**
+ * Derivations kept per base, least recently used dropped first. A base has about as many
+ * narrowings at a time as port subsets that scopes name (Sidecar egress ports, VirtualService
+ * destination ports, imported aliases); more than this in use at once would evict each other
+ * every push (correct, but nothing carries over). Dropped or outdated ones live until evicted or
+ * until the base itself changes.
+ */
+const DERIVATIONS_PER_BASE = 32;
 
 function sameChanges(a: Partial<Service>, b: Partial<Service>): boolean {
   const keys = Object.keys(a) as (keyof Service)[];
@@ -145,7 +151,8 @@ function sameChanges(a: Partial<Service>, b: Partial<Service>): boolean {
 /**
  * A copy of `base` with `changes`, standing for `base` (and `also`, when several registry services
  * are merged into one): its endpoints are theirs. The same base with changes made of the same
- * objects gives the same copy, in this push and in later ones.
+ * objects gives the same copy, in this push and in later ones, so neither the copy nor the lists
+ * in `changes` (which it holds) may ever be written to.
  */
 export function deriveService(base: Service, changes: Partial<Service>, also: readonly Service[] = []): Service {
   let kept = derivations.get(base);

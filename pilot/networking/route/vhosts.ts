@@ -52,9 +52,8 @@ function serviceHash(push: PushContext, proxy: Proxy, svc: Service, portNumber: 
  * rebuilds only the rows whose inputs are other objects. Every other input is fixed by the view
  * key the caller names it by (see `viewRows`). Weak keys: rows of services that are gone die
  * with them. Holds a few entries per view, port and service besides the route configurations
- * themselves (many namespaces or label-dependent views multiply it). Services rebuilt every
- * push (same-host ServiceEntries merged, Sidecar-narrowed aliases or ports) are other objects
- * each time and never hit.
+ * themselves (many namespaces or label-dependent views multiply it). Services a Sidecar narrows
+ * or a same-host merge builds are kept across pushes too (`deriveService`), so they hit as well.
  */
 interface ViewRows {
   /** Domains depend on the service alone within a view. */
