@@ -34,7 +34,10 @@ const DEFAULT_WINDOW = 65_535;
 const DEFAULT_MAX_FRAME = 16_384;
 
 export interface GrpcStreamHandlers {
-  /** Bytes of the response stream (gRPC length-prefixed messages, split anywhere). */
+  /**
+   * Bytes of the response stream (gRPC length-prefixed messages, split anywhere). `chunk` is a
+   * view of a read buffer that the next read overwrites: copy what must outlive the call.
+   */
   data(chunk: Buffer): void;
   /** The stream ended (it never does normally: ADS streams are long-lived). Called once. */
   closed(reason: string): void;
@@ -45,6 +48,18 @@ export interface GrpcStreamOptions {
   window: number;
   /** Request headers besides the pseudo-headers and content-type. */
   headers: Record<string, string>;
+}
+
+/**
+ * Every stream of a process reads into this one buffer (Node's `onread`): with a fresh buffer per
+ * read, as sockets have by default, a cold start reads gigabytes into new memory, paying page
+ * faults and collections. Each read is handled before the next, so nothing may keep views of it.
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
+let sharedReadBuffer: Buffer | undefined;
+
+function readBuffer(): Buffer {
+  return (sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES));
 }
 
 function frameHeader(length: number, type: number, flags: number, stream: number): Buffer {
@@ -123,9 +138,18 @@ export class H2GrpcStream {
     private readonly handlers: GrpcStreamHandlers,
   ) {
     const colon = addr.lastIndexOf(':');
-    this.socket = net.connect({ host: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) });
+    this.socket = net.connect({
+      host: addr.slice(0, colon),
+      port: Number(addr.slice(colon + 1)),
+      onread: {
+        buffer: readBuffer(),
+        callback: (n: number, buf: Uint8Array) => {
+          this.received(Buffer.from(buf.buffer, buf.byteOffset, n));
+          return true;
+        },
+      },
+    });
     this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.received(chunk));
     this.socket.on('error', (err) => this.close(`connection: ${err.message}`));
     this.socket.on('close', () => this.close('connection closed by the server'));
     const settings = Buffer.alloc(12);
@@ -231,7 +255,7 @@ export class H2GrpcStream {
       if (f.type === DATA && !(f.flags & PADDED)) {
         this.consumed += n;
         if (f.stream === STREAM_ID) this.handlers.data(piece);
-      } else f.parts.push(piece);
+      } else f.parts.push(Buffer.from(piece)); // small frames; the read buffer is reused
       if (f.left === 0) this.endFrame();
     }
   }

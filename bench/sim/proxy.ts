@@ -92,16 +92,30 @@ function namesBlock(field: number, names: string[]): Buffer {
 }
 
 /**
- * One buffer per worker for messages that arrive in several chunks (all large ones do: HTTP/2
- * DATA frames are 16 KiB). A message is read synchronously and nothing keeps views into it, so
- * the next message may reuse the memory: a fresh allocation per message would page-fault in
+ * Memory for responses that span several reads (all large ones do), by size class and shared by
+ * a worker's proxies. Reads come in one reused buffer (h2-stream.ts), so a response still
+ * arriving is copied out as it comes; a fresh buffer per response would page-fault through
  * gigabytes during a cold start and cost the simulator more CPU than reading them.
  */
-let assemblyBuffer = Buffer.allocUnsafe(0);
+const MESSAGE_CLASS = 64 * 1024;
+const freeMessages = new Map<number, Buffer[]>();
+let freeMessageBytes = 0;
+/** What the pool holds back at most; beyond it, returned buffers are left to the collector. */
+const FREE_MESSAGE_BYTES = 256 * 1024 * 1024;
 
-function assembly(n: number): Buffer {
-  if (assemblyBuffer.length < n) assemblyBuffer = Buffer.allocUnsafe(Math.max(n, 2 * assemblyBuffer.length, 1 << 20));
-  return assemblyBuffer.subarray(0, n);
+function borrowMessage(n: number): Buffer {
+  const size = Math.ceil(Math.max(n, 1) / MESSAGE_CLASS) * MESSAGE_CLASS;
+  const reused = freeMessages.get(size)?.pop();
+  if (reused) freeMessageBytes -= size;
+  return reused ?? Buffer.allocUnsafeSlow(size);
+}
+
+function returnMessage(memory: Buffer): void {
+  if (freeMessageBytes + memory.length > FREE_MESSAGE_BYTES) return;
+  const list = freeMessages.get(memory.length) ?? [];
+  list.push(memory);
+  freeMessages.set(memory.length, list);
+  freeMessageBytes += memory.length;
 }
 
 function emptyPhase(): PhaseStats {
@@ -140,8 +154,10 @@ export class SimProxy {
   private stream?: H2GrpcStream;
   private node?: Uint8Array;
   private stopped = false;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** The response being received: its 5-byte gRPC prefix so far, then its bytes in pooled memory. */
+  private readonly prefix = Buffer.alloc(5);
+  private prefixBytes = 0;
+  private message?: { memory: Buffer; length: number; filled: number };
   /** Type → subscribed names; absent: not subscribed; `wildcard`: everything. */
   private readonly subs = new Map<string, string[] | 'wildcard'>();
   private readonly pending = new Set<string>();
@@ -161,8 +177,9 @@ export class SimProxy {
   private connect(): void {
     const addr = this.addr!;
     this.node = nodeBytes(this.spec);
-    this.chunks = [];
-    this.buffered = 0;
+    this.prefixBytes = 0;
+    if (this.message) returnMessage(this.message.memory);
+    this.message = undefined;
     this.subs.clear();
     this.pending.clear();
     this.answered.clear();
@@ -209,51 +226,45 @@ export class SimProxy {
     }, 200 + Math.random() * 800);
   }
 
+  /** Response bytes as they arrive: `chunk` is valid only during this call (h2-stream.ts). */
   private onData(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    while (this.buffered >= 5) {
-      const head = this.peek(5);
-      const len = head.readUInt32BE(1);
-      if (this.buffered < 5 + len) return;
-      this.take(5);
-      const msg = this.take(len);
+    let pos = 0;
+    while (pos < chunk.length) {
+      let m = this.message;
+      if (!m) {
+        while (this.prefixBytes < 5 && pos < chunk.length) this.prefix[this.prefixBytes++] = chunk[pos++]!;
+        if (this.prefixBytes < 5) return;
+        const length = this.prefix.readUInt32BE(1);
+        if (chunk.length - pos >= length) {
+          // Whole in this read: read in place.
+          this.prefixBytes = 0;
+          this.deliver(chunk.subarray(pos, pos + length));
+          pos += length;
+          continue;
+        }
+        m = this.message = { memory: borrowMessage(length), length, filled: 0 };
+      }
+      const n = Math.min(m.length - m.filled, chunk.length - pos);
+      chunk.copy(m.memory, m.filled, pos, pos + n);
+      m.filled += n;
+      pos += n;
+      if (m.filled < m.length) return;
+      this.message = undefined;
+      this.prefixBytes = 0;
       try {
-        this.onMessage(msg);
-      } catch (err) {
-        this.fail(`bad response: ${(err as Error).message}`);
+        this.deliver(m.memory.subarray(0, m.length));
+      } finally {
+        returnMessage(m.memory);
       }
     }
   }
 
-  private peek(n: number): Buffer {
-    const first = this.chunks[0]!;
-    return first.length >= n ? first : Buffer.concat(this.chunks).subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0]!;
-    let out: Buffer;
-    if (first.length > n) {
-      out = first.subarray(0, n);
-      this.chunks[0] = first.subarray(n);
-    } else if (first.length === n) {
-      out = first;
-      this.chunks.shift();
-    } else {
-      out = assembly(n);
-      let off = 0;
-      while (off < n) {
-        const c = this.chunks[0]!;
-        const part = Math.min(c.length, n - off);
-        c.copy(out, off, 0, part);
-        off += part;
-        if (part === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(part);
-      }
+  private deliver(msg: Buffer): void {
+    try {
+      this.onMessage(msg);
+    } catch (err) {
+      this.fail(`bad response: ${(err as Error).message}`);
     }
-    this.buffered -= n;
-    return out;
   }
 
   private onMessage(buf: Buffer): void {
