@@ -98,6 +98,8 @@ function namesBlock(field: number, names: string[]): Buffer {
  * gigabytes during a cold start and cost the simulator more CPU than reading them.
  */
 const MESSAGE_CLASS = 64 * 1024;
+/** Far larger than any response of the meshes the bench builds: a length past it is a broken stream. */
+const MAX_RESPONSE_BYTES = 1 << 30;
 const freeMessages = new Map<number, Buffer[]>();
 let freeMessageBytes = 0;
 /** What the pool holds back at most; beyond it, returned buffers are left to the collector. */
@@ -242,6 +244,7 @@ export class SimProxy {
           pos += length;
           continue;
         }
+        if (length > MAX_RESPONSE_BYTES) return this.fail(`bad response: a message of ${length} bytes`);
         m = this.message = { memory: borrowMessage(length), length, filled: 0 };
       }
       const n = Math.min(m.length - m.filled, chunk.length - pos);
