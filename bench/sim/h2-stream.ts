@@ -292,10 +292,10 @@ export class H2GrpcStream {
         if (flags & END_STREAM) this.close('stream ended by the server (gRPC trailers)');
         return;
       case RST_STREAM:
-        if (stream === STREAM_ID) this.close(`stream reset by the server (HTTP/2 error ${payload.readUInt32BE(0)})`);
+        if (stream === STREAM_ID) this.close(`stream reset by the server (HTTP/2 error ${payload.length >= 4 ? payload.readUInt32BE(0) : 'unreadable'})`);
         return;
       case GOAWAY:
-        this.close(`connection closed by the server (GOAWAY, HTTP/2 error ${payload.readUInt32BE(4)})`);
+        this.close(`connection closed by the server (GOAWAY, HTTP/2 error ${payload.length >= 8 ? payload.readUInt32BE(4) : 'unreadable'})`);
         return;
       case SETTINGS:
         if (flags & ACK) return;
@@ -313,10 +313,11 @@ export class H2GrpcStream {
       case PING:
         if (!(flags & ACK)) {
           this.socket.write(frameHeader(8, PING, ACK, 0));
-          this.socket.write(Buffer.from(payload));
+          this.socket.write(payload); // already a copy (non-DATA frames are collected whole)
         }
         return;
       case WINDOW_UPDATE: {
+        if (payload.length < 4) return this.close('malformed WINDOW_UPDATE from the server');
         const increment = payload.readUInt32BE(0) & 0x7fffffff;
         if (stream === 0) this.sendConnection += increment;
         else if (stream === STREAM_ID) this.sendStream += increment;

@@ -230,6 +230,7 @@ export class SimProxy {
 
   /** Response bytes as they arrive: `chunk` is valid only during this call (h2-stream.ts). */
   private onData(chunk: Buffer): void {
+    if (this.failing) return;
     let pos = 0;
     while (pos < chunk.length) {
       let m = this.message;
@@ -241,6 +242,7 @@ export class SimProxy {
           // Whole in this read: read in place.
           this.prefixBytes = 0;
           this.deliver(chunk.subarray(pos, pos + length));
+          if (this.failing) return; // the stream is gone: the rest of this read is not its
           pos += length;
           continue;
         }
@@ -259,6 +261,7 @@ export class SimProxy {
       } finally {
         returnMessage(m.memory);
       }
+      if (this.failing) return;
     }
   }
 
