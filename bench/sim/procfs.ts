@@ -6,8 +6,8 @@ const CLK_TCK = 100;
 
 /**
  * User + system CPU seconds the process has used so far, or with `mainThread` only its main
- * thread's: the rest of a Node process is mostly V8's helper threads (concurrent marking and
- * sweeping), so the difference shows what garbage collection cost beside the event loop.
+ * thread's: the rest of a Node process is mostly V8's helper threads (optimizing compilation,
+ * concurrent marking and sweeping), so the difference is what those cost beside the event loop.
  */
 export function cpuSeconds(pid: number, mainThread = false): number {
   const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');

@@ -70,7 +70,7 @@ export interface LoadFigures {
   coldStartP50Ms: number;
   coldStartBytes: number;
   coldStartCpuSeconds: number;
-  /** Of that, isthmusd's main thread (the rest is mostly V8's garbage-collection helpers). */
+  /** Of that, isthmusd's main thread (the rest is mostly V8's compiler and garbage-collector threads). */
   coldStartMainThreadCpuSeconds: number;
   /** CPU the simulated proxies (all workers) used during the cold start: they share the machine with isthmusd. */
   simulatorCpuSeconds: number;

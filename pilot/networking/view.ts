@@ -15,7 +15,6 @@ export function objectId(o: object | undefined): number {
   return id;
 }
 
-
 /**
  * The first list built in this push with exactly these elements (the same objects in the same
  * order). Views whose keys differ (say, one per namespace) often assemble identical lists from
