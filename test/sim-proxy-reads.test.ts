@@ -1,8 +1,9 @@
 // The load simulator's proxies read responses from views of ONE reused read buffer (h2-stream.ts)
-// and assemble responses spanning reads in pooled memory (proxy.ts). Nothing may keep a view of
-// either past the call. These tests cut byte streams at random points, copy every piece into the
-// same buffer (as the real read path does), overwrite that buffer and every delivered message
-// right after use, and check that what the proxies see and send equals what fresh copies give.
+// and assemble responses spanning reads in pooled blocks (message-memory.ts). Nothing may keep a
+// view of either past the call. These tests cut byte streams at random points, copy every piece
+// into the same buffer (as the real read path does), overwrite that buffer and every delivered
+// message right after use, and check that what the proxies see and send equals what fresh copies
+// give.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
@@ -24,7 +25,7 @@ const frame = (m: Uint8Array): Buffer => {
   return Buffer.concat([p, m]);
 };
 
-/** Piece sizes from 1 byte (split prefixes) to past a message class and the read buffer's size. */
+/** Piece sizes from 1 byte (split prefixes) to past a memory block and the read buffer's size. */
 function pieceSize(r: () => number): number {
   const k = r();
   if (k < 0.3) return 1 + Math.floor(r() * 9);

@@ -39,6 +39,8 @@ export interface GrpcStreamHandlers {
    * view of a read buffer that the next read overwrites: copy what must outlive the call.
    */
   data(chunk: Buffer): void;
+  /** A socket read was handled (all its `data` calls made): where a reader may decide to pause. */
+  readDone?(): void;
   /** The stream ended (it never does normally: ADS streams are long-lived). Called once. */
   closed(reason: string): void;
 }
@@ -145,6 +147,7 @@ export class H2GrpcStream {
         buffer: readBuffer(),
         callback: (n: number, buf: Uint8Array) => {
           this.received(Buffer.from(buf.buffer, buf.byteOffset, n));
+          if (!this.done) this.handlers.readDone?.();
           return true;
         },
       },
@@ -182,6 +185,15 @@ export class H2GrpcStream {
       this.outgoingBytes += p.length;
     }
     this.flush();
+  }
+
+  /** Stops reading the socket (what arrives waits in the kernel) until `resume`. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   /** Ends the connection without a reason reported. */

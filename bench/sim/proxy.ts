@@ -9,6 +9,7 @@
 import { create, toBinary, type JsonObject } from '@bufbuild/protobuf';
 import { NodeSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { H2GrpcStream } from './h2-stream.js';
+import { MessageMemory, type PartialMessage } from './message-memory.js';
 import { KnownLists, type Prefix, type Reuse } from './same-bytes.js';
 import { encodeStrings, Writer } from './wire.js';
 import { clusterEdsSpan, deltaResource, internString, listenerRoutes, readDeltaResponse, readSotwResponse, routeClusters, sotwResource, spanString, TYPE, type Span } from './xds-scan.js';
@@ -91,33 +92,14 @@ function namesBlock(field: number, names: string[]): Buffer {
   return b;
 }
 
-/**
- * Memory for responses that span several reads (all large ones do), by size class and shared by
- * a worker's proxies. Reads come in one reused buffer (h2-stream.ts), so a response still
- * arriving is copied out as it comes; a fresh buffer per response would page-fault through
- * gigabytes during a cold start and cost the simulator more CPU than reading them.
- */
-const MESSAGE_CLASS = 64 * 1024;
 /** Far larger than any response of the meshes the bench builds: a length past it is a broken stream. */
 const MAX_RESPONSE_BYTES = 1 << 30;
-const freeMessages = new Map<number, Buffer[]>();
-let freeMessageBytes = 0;
-/** What the pool holds back at most; beyond it, returned buffers are left to the collector. */
-const FREE_MESSAGE_BYTES = 256 * 1024 * 1024;
+/** Pooled memory for responses that span reads, shared by the worker's proxies (message-memory.ts). */
+const messages = new MessageMemory();
 
-function borrowMessage(n: number): Buffer {
-  const size = Math.ceil(Math.max(n, 1) / MESSAGE_CLASS) * MESSAGE_CLASS;
-  const reused = freeMessages.get(size)?.pop();
-  if (reused) freeMessageBytes -= size;
-  return reused ?? Buffer.allocUnsafeSlow(size);
-}
-
-function returnMessage(memory: Buffer): void {
-  if (freeMessageBytes + memory.length > FREE_MESSAGE_BYTES) return;
-  const list = freeMessages.get(memory.length) ?? [];
-  list.push(memory);
-  freeMessages.set(memory.length, list);
-  freeMessageBytes += memory.length;
+/** What the worker's response memory cost so far (see MessageMemory.stats). */
+export function messageMemoryStats(): MessageMemory['stats'] {
+  return { ...messages.stats };
 }
 
 function emptyPhase(): PhaseStats {
@@ -156,10 +138,12 @@ export class SimProxy {
   private stream?: H2GrpcStream;
   private node?: Uint8Array;
   private stopped = false;
-  /** The response being received: its 5-byte gRPC prefix so far, then its bytes in pooled memory. */
+  /** The response being received: its 5-byte gRPC prefix so far, then its bytes in pooled blocks. */
   private readonly prefix = Buffer.alloc(5);
   private prefixBytes = 0;
-  private message?: { memory: Buffer; length: number; filled: number };
+  private message?: PartialMessage;
+  /** Reading paused until the worker's half-received responses are complete (see `parkIfBusy`). */
+  private parked = false;
   /** Type → subscribed names; absent: not subscribed; `wildcard`: everything. */
   private readonly subs = new Map<string, string[] | 'wildcard'>();
   private readonly pending = new Set<string>();
@@ -179,9 +163,7 @@ export class SimProxy {
   private connect(): void {
     const addr = this.addr!;
     this.node = nodeBytes(this.spec);
-    this.prefixBytes = 0;
-    if (this.message) returnMessage(this.message.memory);
-    this.message = undefined;
+    this.dropMessage();
     this.subs.clear();
     this.pending.clear();
     this.answered.clear();
@@ -189,6 +171,7 @@ export class SimProxy {
     this.held.clear();
     const stream: H2GrpcStream = new H2GrpcStream(addr, this.spec.delta ? DELTA_PATH : SOTW_PATH, { window: WINDOW, headers: { te: 'trailers', 'user-agent': 'isthmus-bench' } }, {
       data: (chunk) => stream === this.stream && this.onData(chunk),
+      readDone: () => stream === this.stream && this.parkIfBusy(),
       closed: (reason) => stream === this.stream && this.fail(reason),
     });
     this.stream = stream;
@@ -204,6 +187,14 @@ export class SimProxy {
   stop(): void {
     this.stopped = true;
     this.stream?.destroy();
+    this.dropMessage();
+  }
+
+  /** Gives back a half-received response at once: readers paused for memory wait on it. */
+  private dropMessage(): void {
+    if (this.message) messages.release(this.message);
+    this.message = undefined;
+    this.prefixBytes = 0;
   }
 
   resetPhase(): void {
@@ -215,6 +206,7 @@ export class SimProxy {
     if (this.stopped || this.error || this.failing) return;
     this.failing = true;
     this.stream?.destroy();
+    this.dropMessage();
     if (this.reconnects >= MAX_RECONNECTS) {
       this.error = message;
       return;
@@ -247,22 +239,35 @@ export class SimProxy {
           continue;
         }
         if (length > MAX_RESPONSE_BYTES) return this.fail(`bad response: a message of ${length} bytes`);
-        m = this.message = { memory: borrowMessage(length), length, filled: 0 };
+        m = this.message = messages.start(length);
       }
-      const n = Math.min(m.length - m.filled, chunk.length - pos);
-      chunk.copy(m.memory, m.filled, pos, pos + n);
-      m.filled += n;
-      pos += n;
+      pos += messages.append(m, chunk, pos, chunk.length);
       if (m.filled < m.length) return;
       this.message = undefined;
       this.prefixBytes = 0;
       try {
-        this.deliver(m.memory.subarray(0, m.length));
+        this.deliver(messages.contents(m));
       } finally {
-        returnMessage(m.memory);
+        messages.release(m);
       }
       if (this.failing) return;
     }
+  }
+
+  /**
+   * After a read: with too much of the worker's memory in half-received responses, a proxy that
+   * has none stops reading until they are complete.
+   */
+  private parkIfBusy(): void {
+    const stream = this.stream;
+    if (!stream || this.parked || this.failing || this.message || this.prefixBytes) return;
+    this.parked = messages.parkIfBusy(
+      () => stream.pause(),
+      () => {
+        this.parked = false;
+        stream.resume();
+      },
+    );
   }
 
   private deliver(msg: Buffer): void {

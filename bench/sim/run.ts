@@ -74,6 +74,8 @@ export interface LoadFigures {
   coldStartMainThreadCpuSeconds: number;
   /** CPU the simulated proxies (all workers) used during the cold start: they share the machine with isthmusd. */
   simulatorCpuSeconds: number;
+  /** Memory the simulator allocated for responses spanning reads during the cold start (its page faults compete with isthmusd). */
+  simulatorResponseMemoryBytes: number;
   /** VirtualService change: from the file write until each affected proxy ACKed its last response. */
   changeAckP50Ms: number;
   changeAckP99Ms: number;
@@ -256,6 +258,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
         responded: st.reduce((a, s) => a + s.responded, 0),
         failed: st.flatMap((s) => s.failed),
         lastResponseAt: Math.max(0, ...st.map((s) => s.lastResponseAt)),
+        messageAllocatedBytes: st.reduce((a, s) => a + s.messageMemory.allocatedBytes, 0),
+        messageMaxLentBytes: Math.max(0, ...st.map((s) => s.messageMemory.maxLentBytes)),
+        messagePauses: st.reduce((a, s) => a + s.messageMemory.pauses, 0),
       };
     };
     const phases = async () => (await all<ProxyPhase[]>({ op: 'phase' })).flat();
@@ -302,7 +307,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       await sleep(quietMs);
       await waitQuiet(now(), () => true);
     }
-    log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s (main thread ${coldMainCpu.toFixed(1)}), simulator ${simCpu.toFixed(1)} CPU s, RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
+    log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s (main thread ${coldMainCpu.toFixed(1)}), simulator ${simCpu.toFixed(1)} CPU s (response memory ${Math.round(cold.messageAllocatedBytes / 2 ** 20)} MiB allocated, at most ${Math.round(cold.messageMaxLentBytes / 2 ** 20)} MiB in use in a worker, ${cold.messagePauses} pauses), RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
     if (cold.reconnects) log(`reconnects by reason: ${JSON.stringify(cold.reconnectReasons)}`);
     const warnings = new Map<string, number>();
     for (const l of srv.logs) if (typeof l.level === 'number' && l.level >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
@@ -338,7 +343,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
         responses,
         serverPushMs: pushes.reduce((a, l) => a + Number(l.ms ?? 0), 0),
       };
+      const kindOf = new Map(specs.map((s) => [s.id, s.kind === 'grpc' ? 'grpc' : s.delta ? 'delta' : 'sotw']));
+      const byKind = ['sotw', 'delta', 'grpc'].map((k) => {
+        const ps = responded.filter((p) => kindOf.get(p.id) === k);
+        const acked = ps.map((p) => p.lastAckAt - start).sort((a, b) => a - b);
+        return ps.length ? `${k} ${ps.length} p50 ${Math.round(percentile(acked, 50))} ms p99 ${Math.round(percentile(acked, 99))} ms` : '';
+      }).filter(Boolean);
       log(`${label}: ${r.affected} proxies updated (${r.missing} expected but missing), p50 ${Math.round(r.p50)} ms, p99 ${Math.round(r.p99)} ms, max ${Math.round(r.max)} ms, ${r.cpuSeconds.toFixed(2)} CPU s (main thread ${r.mainThreadCpuSeconds.toFixed(2)}), ${r.bytes} bytes, ${pushes.length} push(es)`);
+      log(`  by client: ${byKind.join('; ')}`);
       return r;
     };
 
@@ -386,6 +398,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       coldStartCpuSeconds: round(coldCpu, 2),
       coldStartMainThreadCpuSeconds: round(coldMainCpu, 2),
       simulatorCpuSeconds: round(simCpu, 2),
+      simulatorResponseMemoryBytes: cold.messageAllocatedBytes,
       changeAckP50Ms: round(vs.p50),
       changeAckP99Ms: round(vs.p99),
       changeAckMaxMs: round(vs.max),

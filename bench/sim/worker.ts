@@ -1,6 +1,6 @@
 // A worker process of the load simulator: runs a share of the simulated proxies and answers the
 // orchestrator's questions over IPC. Started with `fork` (never inside isthmusd's process).
-import { now, SimProxy, type PhaseStats, type ProxySpec } from './proxy.js';
+import { messageMemoryStats, now, SimProxy, type PhaseStats, type ProxySpec } from './proxy.js';
 
 export type WorkerRequest =
   | { op: 'start'; addr: string; proxies: ProxySpec[]; rampMs?: number }
@@ -20,6 +20,8 @@ export interface WorkerStatus {
   /** Epoch ms of the newest response any proxy of this worker received. */
   lastResponseAt: number;
   responded: number;
+  /** Memory for responses that span reads: allocated so far, the most lent at once, readers paused for it. */
+  messageMemory: { allocatedBytes: number; maxLentBytes: number; pauses: number };
 }
 
 export interface ProxyPhase extends PhaseStats {
@@ -45,7 +47,7 @@ function status(): WorkerStatus {
     if (p.phase.lastAckAt > lastResponseAt) lastResponseAt = p.phase.lastAckAt;
   }
   const cpu = process.cpuUsage();
-  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, ready, reconnects, reconnectReasons, failed, lastResponseAt, responded };
+  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, ready, reconnects, reconnectReasons, failed, lastResponseAt, responded, messageMemory: messageMemoryStats() };
 }
 
 function reply(id: number, body: unknown): void {
