@@ -5,11 +5,11 @@
 // message must come out exactly as sent, with the read buffer and the messages overwritten after use.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import * as net from 'node:net';
 import { H2GrpcStream } from '../bench/sim/h2-stream.js';
 import { SimProxy, type ProxySpec } from '../bench/sim/proxy.js';
 import { grpcFrame } from '../bench/sim/wire.js';
 import { BYTES_PATH, serveBytes } from './support/bytes-stream.js';
+import { h2Frame, rawServer as listenRaw, recordingProxy as recording } from './support/raw-h2.js';
 import { seededRandom } from './support/rng.js';
 
 const rng = seededRandom;
@@ -22,16 +22,7 @@ function messages(r: () => number, n: number): Buffer[] {
 
 const spec: ProxySpec = { id: 'sidecar~10.0.0.1~p.ns~ns.svc.cluster.local', kind: 'sidecar', delta: false, namespace: 'ns', labels: { app: 'a' }, ip: '10.0.0.1', targets: [] };
 
-/** A proxy whose responses are recorded (copied) instead of read as xDS; the memory is overwritten after. */
-function recordingProxy(): { p: SimProxy; got: Buffer[] } {
-  const p = new SimProxy(spec);
-  const got: Buffer[] = [];
-  (p as any).deliver = (msg: Buffer) => {
-    got.push(Buffer.from(msg));
-    msg.fill(0xa5);
-  };
-  return { p, got };
-}
+const recordingProxy = () => recording(spec);
 
 /** Feeds a stream's DATA into `p` (as SimProxy.connect wires it), overwriting each chunk after. */
 function readInto(p: SimProxy, addr: string, done: () => boolean, resolve: () => void, reject: (e: Error) => void): H2GrpcStream {
@@ -93,14 +84,7 @@ describe('load simulator reads: one reused read buffer, pooled messages', functi
 
   /** HTTP/2 frames a raw server sends: the messages' bytes in DATA frames of random sizes, padded or not, among other frames. */
   function frames(r: () => number, bytes: Buffer): Buffer[] {
-    const f = (type: number, flags: number, stream: number, payload: Buffer) => {
-      const h = Buffer.alloc(9);
-      h.writeUIntBE(payload.length, 0, 3);
-      h[3] = type;
-      h[4] = flags;
-      h.writeUInt32BE(stream, 5);
-      return Buffer.concat([h, payload]);
-    };
+    const f = h2Frame;
     const out = [f(0x4, 0, 0, Buffer.alloc(0)), f(0x1, 0x4, 1, Buffer.from([0x88]))];
     for (let pos = 0; pos < bytes.length; ) {
       const k = r();
@@ -121,15 +105,9 @@ describe('load simulator reads: one reused read buffer, pooled messages', functi
   }
 
   /** A raw HTTP/2 server: each connection gets the next of `plans`, written in random pieces with pauses between some. */
-  async function rawServer(r: () => number, plans: { bytes: Buffer; thenClose: boolean }[]): Promise<{ addr: string; close(): void }> {
-    const sockets: net.Socket[] = [];
-    let next = 0;
-    const server = net.createServer(async (s) => {
-      sockets.push(s);
-      s.on('error', () => {});
-      s.resume();
-      s.setNoDelay(true);
-      const plan = plans[next++];
+  function rawServer(r: () => number, plans: { bytes: Buffer; thenClose: boolean }[]): Promise<{ addr: string; close(): void }> {
+    return listenRaw(async (s, index) => {
+      const plan = plans[index];
       if (!plan) return;
       // Cut inside a third of the frame headers, and anywhere else now and then; the client reads between writes.
       const fs = frames(r, plan.bytes);
@@ -152,14 +130,6 @@ describe('load simulator reads: one reused read buffer, pooled messages', functi
       }
       if (plan.thenClose) s.destroy();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return {
-      addr: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-      close: () => {
-        for (const s of sockets) s.destroy();
-        server.close();
-      },
-    };
   }
 
   for (let seed = 1; seed <= 6; seed++)

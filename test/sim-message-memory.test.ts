@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { BLOCK_BYTES, MessageMemory } from '../bench/sim/message-memory.js';
+import { SimProxy, type ProxySpec } from '../bench/sim/proxy.js';
+import { grpcFrame } from '../bench/sim/wire.js';
+import { h2Frame, rawServer, recordingProxy } from './support/raw-h2.js';
 import { seededRandom } from './support/rng.js';
 
 /** Appends `bytes` to a new message in pieces of random sizes, as reads would bring them. */
@@ -89,6 +92,21 @@ describe('simulator message memory (bench/sim/message-memory.ts)', () => {
     assert.equal(park('c'), false);
   });
 
+  it('keeps newcomers waiting while earlier readers wait, so those are not overtaken', () => {
+    const memory = new MessageMemory({ maxPartialBytes: 4 * BLOCK_BYTES });
+    const held = [0, 1, 2, 3, 4].map(() => {
+      const m = memory.start(2 * BLOCK_BYTES);
+      memory.append(m, Buffer.alloc(BLOCK_BYTES), 0, BLOCK_BYTES);
+      return m;
+    });
+    const events: string[] = [];
+    assert.equal(memory.parkIfBusy(() => events.push('pause a'), () => events.push('resume a')), true);
+    memory.release(held.shift()!); // 4 blocks held: within the bound, but above half of it
+    assert.equal(memory.parkIfBusy(() => events.push('pause b'), () => events.push('resume b')), true);
+    for (const m of held) memory.release(m);
+    assert.deepEqual(events, ['pause a', 'pause b', 'resume a', 'resume b']);
+  });
+
   it('never leaves a reader paused once every message in progress is given back', () => {
     const r = seededRandom(3);
     for (let round = 0; round < 50; round++) {
@@ -113,6 +131,70 @@ describe('simulator message memory (bench/sim/message-memory.ts)', () => {
       for (const m of open) memory.release(m);
       assert.equal(memory.lentBytes, 0, `round ${round}`);
       assert.equal(paused.size, 0, `round ${round}: readers still paused`);
+    }
+  });
+});
+
+describe('simulated proxies pausing for response memory (bench/sim/proxy.ts over real sockets)', function () {
+  this.timeout(60_000);
+
+  const spec = (i: number): ProxySpec => ({ id: `sidecar~10.0.0.${i}~p${i}.ns~ns.svc.cluster.local`, kind: 'sidecar', delta: false, namespace: 'ns', labels: { app: 'a' }, ip: `10.0.0.${i}`, targets: [] });
+
+  it('all get every response intact, some pause, and every block comes back', async () => {
+    const r = seededRandom(5);
+    const N = 12;
+    const per = 6;
+    const sent = Array.from({ length: N }, () => Array.from({ length: per }, () => randomBytes(3 * BLOCK_BYTES + Math.floor(r() * 5 * BLOCK_BYTES))));
+    // A bare HTTP/2 peer: empty SETTINGS, response HEADERS (:status 200), then the gRPC messages
+    // in DATA frames, written in small pieces so that responses span many reads at once.
+    const server = await rawServer(async (s, index) => {
+      const messages = Buffer.concat(sent[index]!.map((m) => grpcFrame(m)));
+      const frames = [h2Frame(0x4, 0, 0, Buffer.alloc(0)), h2Frame(0x1, 0x4, 1, Buffer.from([0x88]))];
+      for (let pos = 0; pos < messages.length; pos += 16_384) frames.push(h2Frame(0x0, 0, 1, messages.subarray(pos, pos + 16_384)));
+      const bytes = Buffer.concat(frames);
+      for (let pos = 0; pos < bytes.length && !s.destroyed; pos += 40_000) {
+        s.write(bytes.subarray(pos, pos + 40_000));
+        await new Promise((res) => setTimeout(res, 2));
+      }
+    });
+    const memory = new MessageMemory({ maxPartialBytes: 6 * BLOCK_BYTES });
+    const proxies = Array.from({ length: N }, (_, i) => recordingProxy(spec(i), memory));
+    try {
+      for (const x of proxies) x.p.start(server.addr);
+      for (let i = 0; i < 300 && proxies.some((x) => x.got.length < per); i++) await new Promise((res) => setTimeout(res, 50));
+      // Connections are served in the order they are accepted: match each proxy to its list.
+      const served = new Set<number>();
+      proxies.forEach((x, i) => {
+        assert.equal(x.got.length, per, `proxy ${i}: messages`);
+        const k = sent.findIndex((list) => list[0]!.equals(x.got[0]!));
+        assert.ok(k >= 0 && !served.has(k), `proxy ${i}: first message is one connection's`);
+        served.add(k);
+        x.got.forEach((m, j) => assert.ok(m.equals(sent[k]![j]!), `proxy ${i} message ${j}`));
+      });
+      assert.ok(memory.stats.pauses > 0, 'some reader was paused');
+      assert.equal(memory.lentBytes, 0);
+    } finally {
+      for (const x of proxies) x.p.stop();
+      server.close();
+    }
+  });
+
+  it('a proxy that stops, fails or reconnects gives back its half-received response', () => {
+    for (const end of ['stop', 'fail', 'connect'] as const) {
+      const memory = new MessageMemory();
+      const p = new SimProxy(spec(1), memory);
+      const px = p as unknown as { stream: unknown; addr: string; onData(b: Buffer): void; fail(m: string): void; connect(): void };
+      px.stream = { writeAll: () => {}, destroy: () => {} };
+      px.onData(grpcFrame(randomBytes(5 * BLOCK_BYTES)).subarray(0, 3 * BLOCK_BYTES));
+      assert.equal(memory.lentBytes, 3 * BLOCK_BYTES);
+      if (end === 'stop') p.stop();
+      else if (end === 'fail') px.fail('test');
+      else {
+        px.addr = '127.0.0.1:9'; // the new connection fails later, harmlessly (stopped below)
+        px.connect();
+      }
+      assert.equal(memory.lentBytes, 0, end);
+      p.stop();
     }
   });
 });

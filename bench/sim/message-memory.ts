@@ -10,7 +10,9 @@
 // back to a pool that stays warm, and a whole response is put together in one buffer that the
 // worker reuses (responses are handled synchronously, one at a time). Past `maxPartialBytes`,
 // a proxy with no response half-read stops reading until the responses in progress are
-// complete; its bytes wait in the kernel, as they would for a busy Envoy.
+// complete; its bytes wait in the kernel, as they would for a busy Envoy. (isthmusd counts what
+// it wrote to such a proxy against its send budget until the socket takes it, so pausing slows
+// its pushes too; the bound is set so that full-size runs have not needed it.)
 
 /** Size of the blocks partial responses are kept in. */
 export const BLOCK_BYTES = 64 * 1024;
@@ -38,7 +40,7 @@ export class MessageMemory {
   /** Readers paused by `parkIfBusy`, resumed together once enough blocks are back. */
   private parked: (() => void)[] = [];
   private readonly opts: MessageMemoryOptions;
-  /** What this memory cost: bytes allocated (not reused), the most held at once, readers paused. */
+  /** What this memory cost: bytes allocated (not reused), the most held in blocks at once, readers paused. */
   readonly stats = { allocatedBytes: 0, maxLentBytes: 0, pauses: 0 };
 
   constructor(opts: Partial<MessageMemoryOptions> = {}) {
@@ -70,7 +72,8 @@ export class MessageMemory {
 
   /**
    * The bytes of a complete message, contiguous. Valid until the next call: a one-block message
-   * is a view of its block, a larger one is copied into a buffer the worker reuses.
+   * is a view of its block, a larger one is copied into a buffer the worker reuses (it keeps the
+   * size of the largest response so far).
    */
   contents(m: PartialMessage): Buffer {
     if (m.blocks.length === 1) return m.blocks[0]!.subarray(0, m.length);
@@ -102,7 +105,8 @@ export class MessageMemory {
    * (`pause`) and returns true; `resume` is called once enough comes back.
    */
   parkIfBusy(pause: () => void, resume: () => void): boolean {
-    if (this.lent <= this.opts.maxPartialBytes) return false;
+    // While some wait, newcomers wait too: else those that paused first could wait indefinitely.
+    if (this.lent <= this.opts.maxPartialBytes && this.parked.length === 0) return false;
     pause();
     this.stats.pauses++;
     this.parked.push(resume);

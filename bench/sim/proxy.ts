@@ -95,11 +95,11 @@ function namesBlock(field: number, names: string[]): Buffer {
 /** Far larger than any response of the meshes the bench builds: a length past it is a broken stream. */
 const MAX_RESPONSE_BYTES = 1 << 30;
 /** Pooled memory for responses that span reads, shared by the worker's proxies (message-memory.ts). */
-const messages = new MessageMemory();
+const workerMessages = new MessageMemory();
 
 /** What the worker's response memory cost so far (see MessageMemory.stats). */
 export function messageMemoryStats(): MessageMemory['stats'] {
-  return { ...messages.stats };
+  return { ...workerMessages.stats };
 }
 
 function emptyPhase(): PhaseStats {
@@ -153,7 +153,11 @@ export class SimProxy {
   /** Delta: what each held resource references (cluster → EDS name, listener → RDS names). */
   private readonly held = new Map<string, Map<string, Refs>>();
 
-  constructor(readonly spec: ProxySpec) {}
+  constructor(
+    readonly spec: ProxySpec,
+    /** Where responses spanning reads are kept: the worker's, shared by its proxies. */
+    private readonly messages: MessageMemory = workerMessages,
+  ) {}
 
   start(addr: string): void {
     this.addr = addr;
@@ -164,6 +168,7 @@ export class SimProxy {
     const addr = this.addr!;
     this.node = nodeBytes(this.spec);
     this.dropMessage();
+    this.parked = false;
     this.subs.clear();
     this.pending.clear();
     this.answered.clear();
@@ -192,7 +197,7 @@ export class SimProxy {
 
   /** Gives back a half-received response at once: readers paused for memory wait on it. */
   private dropMessage(): void {
-    if (this.message) messages.release(this.message);
+    if (this.message) this.messages.release(this.message);
     this.message = undefined;
     this.prefixBytes = 0;
   }
@@ -239,16 +244,16 @@ export class SimProxy {
           continue;
         }
         if (length > MAX_RESPONSE_BYTES) return this.fail(`bad response: a message of ${length} bytes`);
-        m = this.message = messages.start(length);
+        m = this.message = this.messages.start(length);
       }
-      pos += messages.append(m, chunk, pos, chunk.length);
+      pos += this.messages.append(m, chunk, pos, chunk.length);
       if (m.filled < m.length) return;
       this.message = undefined;
       this.prefixBytes = 0;
       try {
-        this.deliver(messages.contents(m));
+        this.deliver(this.messages.contents(m));
       } finally {
-        messages.release(m);
+        this.messages.release(m);
       }
       if (this.failing) return;
     }
@@ -261,9 +266,10 @@ export class SimProxy {
   private parkIfBusy(): void {
     const stream = this.stream;
     if (!stream || this.parked || this.failing || this.message || this.prefixBytes) return;
-    this.parked = messages.parkIfBusy(
+    this.parked = this.messages.parkIfBusy(
       () => stream.pause(),
       () => {
+        if (stream !== this.stream) return; // replaced: its successor was never paused
         this.parked = false;
         stream.resume();
       },

@@ -307,7 +307,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       await sleep(quietMs);
       await waitQuiet(now(), () => true);
     }
-    log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s (main thread ${coldMainCpu.toFixed(1)}), simulator ${simCpu.toFixed(1)} CPU s (response memory ${Math.round(cold.messageAllocatedBytes / 2 ** 20)} MiB allocated, at most ${Math.round(cold.messageMaxLentBytes / 2 ** 20)} MiB in use in a worker, ${cold.messagePauses} pauses), RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
+    log(`cold start: ${cold.ready}/${specs.length} ready in ${Math.round(coldStartMs)} ms (${cold.reconnects} reconnects), isthmusd ${coldCpu.toFixed(1)} CPU s (main thread ${coldMainCpu.toFixed(1)}), simulator ${simCpu.toFixed(1)} CPU s (response memory ${Math.round(cold.messageAllocatedBytes / 2 ** 20)} MiB allocated, at most ${Math.round(cold.messageMaxLentBytes / 2 ** 20)} MiB in blocks in a worker, ${cold.messagePauses} pauses), RSS ${Math.round(afterCold.rssBytes / 2 ** 20)} MiB`);
     if (cold.reconnects) log(`reconnects by reason: ${JSON.stringify(cold.reconnectReasons)}`);
     const warnings = new Map<string, number>();
     for (const l of srv.logs) if (typeof l.level === 'number' && l.level >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
