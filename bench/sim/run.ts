@@ -313,6 +313,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
     for (const l of srv.logs) if (typeof l.level === 'number' && l.level >= 40) warnings.set(String(l.msg), (warnings.get(String(l.msg)) ?? 0) + 1);
     if (warnings.size) log(`isthmusd warnings and errors: ${JSON.stringify(Object.fromEntries(warnings))}`);
 
+    const kindOf = new Map(specs.map((s) => [s.id, s.kind === 'grpc' ? 'grpc' : s.delta ? 'delta' : 'sotw']));
     const change = async (label: string, mutate: () => void, expected: Set<string>): Promise<ChangeResult> => {
       await all({ op: 'mark' });
       const logsBefore = srv.logs.length;
@@ -343,7 +344,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
         responses,
         serverPushMs: pushes.reduce((a, l) => a + Number(l.ms ?? 0), 0),
       };
-      const kindOf = new Map(specs.map((s) => [s.id, s.kind === 'grpc' ? 'grpc' : s.delta ? 'delta' : 'sotw']));
       const byKind = ['sotw', 'delta', 'grpc'].map((k) => {
         const ps = responded.filter((p) => kindOf.get(p.id) === k);
         const acked = ps.map((p) => p.lastAckAt - start).sort((a, b) => a - b);

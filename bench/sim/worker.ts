@@ -1,5 +1,6 @@
 // A worker process of the load simulator: runs a share of the simulated proxies and answers the
 // orchestrator's questions over IPC. Started with `fork` (never inside isthmusd's process).
+import type { MessageMemory } from './message-memory.js';
 import { messageMemoryStats, now, SimProxy, type PhaseStats, type ProxySpec } from './proxy.js';
 
 export type WorkerRequest =
@@ -20,8 +21,8 @@ export interface WorkerStatus {
   /** Epoch ms of the newest response any proxy of this worker received. */
   lastResponseAt: number;
   responded: number;
-  /** Memory for responses that span reads: allocated so far, the most lent at once, readers paused for it. */
-  messageMemory: { allocatedBytes: number; maxLentBytes: number; pauses: number };
+  /** What the worker's memory for responses spanning reads cost so far. */
+  messageMemory: MessageMemory['stats'];
 }
 
 export interface ProxyPhase extends PhaseStats {
