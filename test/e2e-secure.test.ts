@@ -75,26 +75,104 @@ describe('isthmusd secure port: CA and xDS over TLS', function () {
     assert.equal((await admit('/inject', review({}))).status, 404);
   });
 
-  it('serves ADS on the same TLS port', async () => {
-    const creds = grpc.credentials.createSsl(Buffer.from(rootPem));
-    const client = new grpc.Client(isthmusd.secureGrpc, creds, { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' });
+  /** One SotW request on the TLS port: the first response, or the status the stream ended with. */
+  const firstAdsResponse = async (
+    isthmusdUnder: RunningIsthmusd,
+    o: { token?: string; clientCert?: { certChainPem: string; keyPem: string }; namespace?: string; serviceAccount?: string },
+  ): Promise<DiscoveryResponse | grpc.ServiceError> => {
+    const creds = grpc.credentials.createSsl(
+      Buffer.from(rootPem),
+      o.clientCert ? Buffer.from(o.clientCert.keyPem) : null,
+      o.clientCert ? Buffer.from(o.clientCert.certChainPem) : null,
+    );
+    const client = new grpc.Client(isthmusdUnder.secureGrpc, creds, { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' });
+    const md = new grpc.Metadata();
+    if (o.token) md.set('authorization', `Bearer ${o.token}`);
     const stream = client.makeBidiStreamRequest(
       '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
       (m: unknown) => Buffer.from(toBinary(DiscoveryRequestSchema, m as never)),
       (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+      md,
     );
     try {
-      const first = new Promise<DiscoveryResponse>((resolve, reject) => {
+      const first = new Promise<DiscoveryResponse | grpc.ServiceError>((resolve) => {
         stream.once('data', resolve);
-        stream.once('error', reject);
+        stream.once('error', resolve);
       });
-      stream.write(create(DiscoveryRequestSchema, { node: sidecarNode(), typeUrl: TYPE.cluster }));
-      const res = await first;
-      assert.equal(res.typeUrl, TYPE.cluster);
-      assert.ok(res.resources.length > 0);
+      const metadata: Record<string, string> = o.serviceAccount ? { SERVICE_ACCOUNT: o.serviceAccount } : {};
+      stream.write(create(DiscoveryRequestSchema, { node: sidecarNode({ namespace: o.namespace, metadata }), typeUrl: TYPE.cluster }));
+      return await first;
     } finally {
       stream.cancel();
       client.close();
+    }
+  };
+  const isResponse = (r: DiscoveryResponse | grpc.ServiceError): r is DiscoveryResponse => 'typeUrl' in r;
+
+  it('serves ADS on the same TLS port to a proxy whose token names its namespace and service account', async () => {
+    const res = await firstAdsResponse(isthmusd, { token: await issuer.token('default', 'echo'), serviceAccount: 'echo' });
+    assert.ok(isResponse(res), `stream failed: ${(res as grpc.ServiceError).message}`);
+    assert.equal(res.typeUrl, TYPE.cluster);
+    assert.ok(res.resources.length > 0);
+  });
+
+  it('serves ADS on the TLS port to a proxy with a client certificate the mesh CA issued', async () => {
+    const ca = new IstioCaClient({ address: isthmusd.secureGrpc, rootPem });
+    try {
+      const { csrPem, keyPem } = await opensslCsr('ec-p256');
+      const { certChain } = await ca.createCertificate(csrPem, { token: await issuer.token('shop', 'cart') });
+      const clientCert = { certChainPem: certChain.join(''), keyPem };
+      const res = await firstAdsResponse(isthmusd, { clientCert, namespace: 'shop', serviceAccount: 'cart' });
+      assert.ok(isResponse(res), `stream failed: ${(res as grpc.ServiceError).message}`);
+      // The certificate's identity decides, not what the node claims.
+      const other = await firstAdsResponse(isthmusd, { clientCert, namespace: 'default' });
+      assert.ok(!isResponse(other));
+      assert.equal(other.code, grpc.status.PERMISSION_DENIED);
+    } finally {
+      ca.close();
+    }
+  });
+
+  it('ends unauthenticated TLS streams (UNAUTHENTICATED) and streams whose identity is another namespace or account (PERMISSION_DENIED), as istiod with XDS_AUTH', async () => {
+    const anonymous = await firstAdsResponse(isthmusd, {});
+    assert.ok(!isResponse(anonymous));
+    assert.equal(anonymous.code, grpc.status.UNAUTHENTICATED);
+    assert.equal(anonymous.details, 'authentication failure');
+
+    const forged = await firstAdsResponse(isthmusd, { token: 'not-a-jwt' });
+    assert.ok(!isResponse(forged));
+    assert.equal(forged.code, grpc.status.UNAUTHENTICATED);
+
+    const elsewhere = await firstAdsResponse(isthmusd, { token: await issuer.token('shop', 'cart'), namespace: 'default' });
+    assert.ok(!isResponse(elsewhere));
+    assert.equal(elsewhere.code, grpc.status.PERMISSION_DENIED);
+    assert.equal(elsewhere.details, 'authorization failed: no identities ([spiffe://cluster.local/ns/shop/sa/cart]) matched default/');
+
+    const otherAccount = await firstAdsResponse(isthmusd, { token: await issuer.token('default', 'cart'), serviceAccount: 'echo' });
+    assert.ok(!isResponse(otherAccount));
+    assert.equal(otherAccount.code, grpc.status.PERMISSION_DENIED);
+    assert.match(otherAccount.details, /matched default\/echo$/);
+
+    // The server keeps serving: a good stream still gets config.
+    assert.ok(isResponse(await firstAdsResponse(isthmusd, { token: await issuer.token('default', 'echo') })));
+  });
+
+  it('serves anonymous TLS streams with XDS_AUTH=false, and skips the identity check with PILOT_ENABLE_XDS_IDENTITY_CHECK=false', async () => {
+    const open = await startIsthmusd(join(ROOT, 'examples'), { XDS_AUTH: 'false', ISTHMUS_CITADEL_DIR: isthmusd.citadelDir });
+    try {
+      assert.ok(isResponse(await firstAdsResponse(open, {})));
+    } finally {
+      await open.stop();
+    }
+    const rule = { issuer: issuer.issuer, audiences: ['istio-ca'], jwks: issuer.jwks };
+    const unchecked = await startIsthmusd(join(ROOT, 'examples'), { JWT_RULE: JSON.stringify(rule), PILOT_ENABLE_XDS_IDENTITY_CHECK: 'false', ISTHMUS_CITADEL_DIR: isthmusd.citadelDir });
+    try {
+      assert.ok(isResponse(await firstAdsResponse(unchecked, { token: await issuer.token('shop', 'cart'), namespace: 'default' })));
+      const anonymous = await firstAdsResponse(unchecked, {});
+      assert.ok(!isResponse(anonymous));
+      assert.equal(anonymous.code, grpc.status.UNAUTHENTICATED);
+    } finally {
+      await unchecked.stop();
     }
   });
 });

@@ -246,7 +246,10 @@ describe('ADS protocol (Envoy-style clients, in-process isthmusd)', function () 
     const noNode = new SotwClient(server.addresses.grpc, sidecarNode());
     (noNode as unknown as { first: boolean }).first = false;
     noNode.send({ typeUrl: TYPE.cluster });
-    assert.ok(await noNode.responses.quiet(300));
+    // Ended with a status, not left waiting: grpc-js sends none for a destroyed server stream.
+    const ended = await noNode.ended;
+    assert.deepEqual([ended.code, ended.details], [grpc.status.INVALID_ARGUMENT, 'first request on an xDS stream must carry node.id']);
+    assert.ok(await noNode.responses.quiet(100));
     noNode.close();
     raw.close();
 

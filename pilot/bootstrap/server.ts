@@ -10,6 +10,7 @@ import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
 import { createCitadel, type Citadel } from '../../citadel/index.js';
+import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startWebhookServer } from '../../webhook/server.js';
@@ -135,7 +136,12 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   if (opts.secureGrpcAddr) {
     citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }) });
     secure = new GrpcServer(GRPC_SERVER_OPTIONS);
-    secure.addService(discovery.server.serviceDefinition(), discovery.server.implementation());
+    // As istiod with XDS_AUTH (default on): streams on the TLS port authenticate as the CA's callers do.
+    const ca = citadel;
+    const ads = envBool(env.XDS_AUTH, true)
+      ? discovery.authenticatedImplementation(async (call) => (await ca.authenticate(call)).identities, envBool(env.PILOT_ENABLE_XDS_IDENTITY_CHECK, true))
+      : discovery.server.implementation();
+    secure.addService(discovery.server.serviceDefinition(), ads);
     citadel.addToServer(secure);
     secureListener = await listenGrpc(secure, opts.secureGrpcAddr, citadel.serverCredentials());
     secureAddr = formatAddress({ host: opts.secureGrpcAddr.host, port: secureListener.port });

@@ -1,5 +1,6 @@
 // Connects config to the ADS server: builds a PushContext on every (debounced) change and
 // pushes it to all proxies, choosing each proxy's generators from its node metadata.
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
@@ -15,6 +16,7 @@ import { Debouncer, type DebounceOptions } from './debounce.js';
 import { XdsMetrics } from './metrics.js';
 import { planPush } from './push-plan.js';
 import { XdsServer } from './server.js';
+import { checkConnectionIdentity, streamIdentities, type IdentityAuthenticator } from './authentication.js';
 
 export interface DiscoveryOptions {
   domainSuffix: string;
@@ -33,6 +35,8 @@ export class DiscoveryService {
   private unsubscribe?: () => void;
   /** Resolves after the next push completes (tests and `/debug` use it to wait for convergence). */
   private waiters: (() => void)[] = [];
+  /** PILOT_ENABLE_XDS_IDENTITY_CHECK: authenticated streams must match their node's namespace and account. */
+  private checkIdentity = true;
 
   constructor(
     private readonly store: ConfigStore,
@@ -44,7 +48,18 @@ export class DiscoveryService {
     this.current = this.build();
     this.server = new XdsServer<Proxy>(
       {
-        connect: (node: Node) => proxyFromNode(node, opts.domainSuffix),
+        connect: (node: Node, peer, identities) => {
+          const proxy = proxyFromNode(node, opts.domainSuffix);
+          if (Array.isArray(identities) && this.checkIdentity) {
+            try {
+              checkConnectionIdentity(proxy, identities as string[]);
+            } catch (err) {
+              log.warn({ peer, proxy: proxy.id, identities, err: (err as Error).message }, 'unauthorized xDS stream');
+              throw err;
+            }
+          }
+          return proxy;
+        },
         disconnect: () => {},
         generate: (proxy, watch) => {
           const gen = this.generatorsFor(proxy).byType[watch.typeUrl];
@@ -65,6 +80,16 @@ export class DiscoveryService {
       (a, b) => ({ changed: new Set([...a.changed, ...b.changed]), kinds: new Set([...a.kinds, ...b.kinds]) }),
       (event, firstAt) => this.push(event, firstAt),
     );
+  }
+
+  /**
+   * ADS handlers whose streams must authenticate first (istiod's XDS_AUTH, for the TLS port) and,
+   * unless `checkIdentity` is false (PILOT_ENABLE_XDS_IDENTITY_CHECK=false), match their node's
+   * namespace and service account.
+   */
+  authenticatedImplementation(authenticate: IdentityAuthenticator, checkIdentity = true): UntypedServiceImplementation {
+    this.checkIdentity = checkIdentity;
+    return this.server.implementation((call) => streamIdentities(call, authenticate, (reason) => this.log.warn({ peer: call.getPeer(), reason }, 'xDS authentication failed')));
   }
 
   get pushContext(): PushContext {

@@ -21,8 +21,12 @@ import { readDeltaRequest, readSotwRequest, type DeltaRequest, type SotwRequest 
 import { encodingOf, internNames, namesFromEncoding, namesId, namesList, type Names } from './subscriptions.js';
 
 export interface XdsHooks<S> {
-  /** Called with the first request's node; throwing rejects the stream. */
-  connect(node: Node, peer: string): S;
+  /**
+   * Called with the first request's node and what the implementation's `admit` resolved for the
+   * stream (undefined without one); throwing rejects the stream, with the error's numeric `code`
+   * as the status when it has one.
+   */
+  connect(node: Node, peer: string, admitted?: unknown): S;
   disconnect(session: S): void;
   generate(session: S, watch: Watch): NamedResource[];
   /** Whether an empty subscription of this type means "everything" (LDS/CDS for Envoy). */
@@ -63,7 +67,26 @@ function pushRank(typeUrl: string): number {
   return i < 0 ? PUSH_ORDER.length : i;
 }
 
-type Stream = ServerDuplexStream<unknown, unknown>;
+export type Stream = ServerDuplexStream<unknown, unknown>;
+
+/** Decides whether a stream may be served before any of its requests is read. */
+export type Admit = (call: Stream) => Promise<unknown>;
+
+/** The status a stream ends with for an error: one that carries a gRPC code keeps it; anything else is INTERNAL. */
+function statusOf(err: unknown): { code: number; details: string } {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'number') return { code, details: (err as Error).message };
+  return { code: 13, details: `internal error: ${(err as Error).message}` };
+}
+
+/**
+ * Ends a stream with a gRPC status. grpc-js sends the status of an 'error' event on a server
+ * stream; `destroy(err)` would tear the stream down without sending any, and the client would
+ * wait for one until its deadline.
+ */
+function endWithStatus(stream: Stream, s: { code: number; details: string }): void {
+  stream.emit('error', Object.assign(new Error(s.details), s));
+}
 
 interface Entry<S> {
   conn: Connection<S>;
@@ -123,10 +146,15 @@ export class XdsServer<S> {
     } as ServiceDefinition;
   }
 
-  implementation(): UntypedServiceImplementation {
+  /**
+   * The handlers to register on a gRPC server. With `admit`, each stream's requests are read only
+   * once it resolves (what it resolves with goes to `connect`); a rejection ends the stream, with
+   * the error's numeric `code` as the gRPC status when it has one (say, UNAUTHENTICATED).
+   */
+  implementation(admit?: Admit): UntypedServiceImplementation {
     return {
-      StreamAggregatedResources: (call: Stream) => this.serveStream(call, false),
-      DeltaAggregatedResources: (call: Stream) => this.serveStream(call, true),
+      StreamAggregatedResources: (call: Stream) => this.serveStream(call, false, admit),
+      DeltaAggregatedResources: (call: Stream) => this.serveStream(call, true, admit),
     };
   }
 
@@ -168,17 +196,29 @@ export class XdsServer<S> {
     for (const { stream } of this.connections.values()) stream.end();
   }
 
-  private serveStream(stream: Stream, delta: boolean): void {
+  private serveStream(stream: Stream, delta: boolean, admit: Admit | undefined): void {
     let entry: Entry<S> | undefined;
+    let admitted: unknown;
     const peer = stream.getPeer();
+    if (admit) {
+      // Paused before the data handler is added, so no request is read until admitted.
+      stream.pause();
+      admit(stream).then(
+        (a) => {
+          admitted = a;
+          stream.resume();
+        },
+        (err: unknown) => endWithStatus(stream, statusOf(err)),
+      );
+    }
     stream.on('data', (req: SotwRequest | DeltaRequest) => {
       try {
         if (!entry) {
           if (!req.node?.id) {
-            stream.destroy(Object.assign(new Error('first request on an xDS stream must carry node.id'), { code: 3 }));
+            endWithStatus(stream, { code: 3, details: 'first request on an xDS stream must carry node.id' });
             return;
           }
-          const session = this.hooks.connect(req.node, peer);
+          const session = this.hooks.connect(req.node, peer, admitted);
           const id = `${this.hooks.proxyId(session)}-${++this.counter}`;
           entry = { conn: new Connection(id, session, peer, delta), stream };
           this.connections.set(id, entry);
@@ -188,8 +228,9 @@ export class XdsServer<S> {
         if (delta) this.onDeltaRequest(entry, req as DeltaRequest);
         else this.onSotwRequest(entry, req as SotwRequest);
       } catch (err) {
-        this.log.error({ err, conn: entry?.conn.id }, 'xDS request failed');
-        stream.destroy(Object.assign(new Error(`internal error: ${(err as Error).message}`), { code: 13 }));
+        const ended = statusOf(err);
+        if (ended.code === 13) this.log.error({ err, conn: entry?.conn.id }, 'xDS request failed');
+        endWithStatus(stream, ended);
       } finally {
         // Handled synchronously and nothing kept refers to its bytes: the next request may use them.
         releaseRequestBuffer(req.bytes);
@@ -360,7 +401,7 @@ export class XdsServer<S> {
             this.respond(entry, w, force);
           } catch (err) {
             this.log.error({ err, conn: conn.id }, 'xDS response failed');
-            entry.stream.destroy(Object.assign(new Error(`internal error: ${(err as Error).message}`), { code: 13 }));
+            endWithStatus(entry.stream, { code: 13, details: `internal error: ${(err as Error).message}` });
             conn.pending.clear();
             break;
           }

@@ -64,6 +64,8 @@ class Inbox<T> {
 /** One ADS stream: the node goes on the first request only, as Envoy sends it. */
 class AdsStream<Req extends { $typeName: string }, Res> {
   readonly responses = new Inbox<Res>();
+  /** The status the stream ended with, when the server ends it. */
+  readonly ended: Promise<grpc.StatusObject>;
   private readonly client: grpc.Client;
   private readonly stream: grpc.ClientDuplexStream<Req, Res>;
   private first = true;
@@ -83,6 +85,7 @@ class AdsStream<Req extends { $typeName: string }, Res> {
     );
     this.stream.on('data', (r: Res) => this.responses.push(r));
     this.stream.on('error', () => {});
+    this.ended = new Promise((resolve) => this.stream.on('status', resolve));
   }
 
   send(req: Partial<Omit<Req, '$typeName'>>): void {

@@ -1,0 +1,11 @@
+// Boolean environment variables read as istiod reads them (Go's strconv.ParseBool): an unset,
+// empty or unparsable value leaves the default, so a typo never turns a security check off.
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+export function envBool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  return fallback;
+}
