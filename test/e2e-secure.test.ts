@@ -8,7 +8,14 @@ import { request as httpsRequest } from 'node:https';
 import { fromBinary, toBinary, create } from '@bufbuild/protobuf';
 import { startIsthmusd, type RunningIsthmusd } from './support/isthmusd.js';
 import { IstioCaClient, TestIssuer, opensslCsr, opensslVerify, opensslText } from '../citadel/testing.js';
-import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
+import {
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  type DeltaDiscoveryResponse,
+  type DiscoveryResponse,
+} from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { TYPE } from '../pilot/networking/envoy.js';
 import { sidecarNode } from './support/ads-client.js';
 import { ROOT } from './support/isthmusd.js';
@@ -75,11 +82,12 @@ describe('isthmusd secure port: CA and xDS over TLS', function () {
     assert.equal((await admit('/inject', review({}))).status, 404);
   });
 
-  /** One SotW request on the TLS port: the first response, or the status the stream ended with. */
+  /** One request on the TLS port (SotW, or Delta with `delta`): the first response, or the status the stream ended with. */
+  type AdsResponse = DiscoveryResponse | DeltaDiscoveryResponse;
   const firstAdsResponse = async (
     isthmusdUnder: RunningIsthmusd,
-    o: { token?: string; clientCert?: { certChainPem: string; keyPem: string }; namespace?: string; serviceAccount?: string },
-  ): Promise<DiscoveryResponse | grpc.ServiceError> => {
+    o: { token?: string; clientCert?: { certChainPem: string; keyPem: string }; namespace?: string; serviceAccount?: string; delta?: boolean },
+  ): Promise<AdsResponse | grpc.ServiceError> => {
     const creds = grpc.credentials.createSsl(
       Buffer.from(rootPem),
       o.clientCert ? Buffer.from(o.clientCert.keyPem) : null,
@@ -88,26 +96,30 @@ describe('isthmusd secure port: CA and xDS over TLS', function () {
     const client = new grpc.Client(isthmusdUnder.secureGrpc, creds, { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' });
     const md = new grpc.Metadata();
     if (o.token) md.set('authorization', `Bearer ${o.token}`);
+    const [method, req, res] = o.delta
+      ? (['DeltaAggregatedResources', DeltaDiscoveryRequestSchema, DeltaDiscoveryResponseSchema] as const)
+      : (['StreamAggregatedResources', DiscoveryRequestSchema, DiscoveryResponseSchema] as const);
     const stream = client.makeBidiStreamRequest(
-      '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
-      (m: unknown) => Buffer.from(toBinary(DiscoveryRequestSchema, m as never)),
-      (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+      `/envoy.service.discovery.v3.AggregatedDiscoveryService/${method}`,
+      (m: unknown) => Buffer.from(toBinary(req as typeof DiscoveryRequestSchema, m as never)),
+      (b: Buffer) => fromBinary(res as typeof DiscoveryResponseSchema, b) as AdsResponse,
       md,
     );
     try {
-      const first = new Promise<DiscoveryResponse | grpc.ServiceError>((resolve) => {
+      const first = new Promise<AdsResponse | grpc.ServiceError>((resolve, reject) => {
         stream.once('data', resolve);
         stream.once('error', resolve);
+        stream.once('status', (s: grpc.StatusObject) => reject(new Error(`stream ended with ${s.code} ${s.details} before any response`)));
       });
       const metadata: Record<string, string> = o.serviceAccount ? { SERVICE_ACCOUNT: o.serviceAccount } : {};
-      stream.write(create(DiscoveryRequestSchema, { node: sidecarNode({ namespace: o.namespace, metadata }), typeUrl: TYPE.cluster }));
+      stream.write(create(req as typeof DiscoveryRequestSchema, { node: sidecarNode({ namespace: o.namespace, metadata }), typeUrl: TYPE.cluster }));
       return await first;
     } finally {
       stream.cancel();
       client.close();
     }
   };
-  const isResponse = (r: DiscoveryResponse | grpc.ServiceError): r is DiscoveryResponse => 'typeUrl' in r;
+  const isResponse = (r: AdsResponse | grpc.ServiceError): r is AdsResponse => 'typeUrl' in r;
 
   it('serves ADS on the same TLS port to a proxy whose token names its namespace and service account', async () => {
     const res = await firstAdsResponse(isthmusd, { token: await issuer.token('default', 'echo'), serviceAccount: 'echo' });
@@ -141,7 +153,7 @@ describe('isthmusd secure port: CA and xDS over TLS', function () {
 
     const forged = await firstAdsResponse(isthmusd, { token: 'not-a-jwt' });
     assert.ok(!isResponse(forged));
-    assert.equal(forged.code, grpc.status.UNAUTHENTICATED);
+    assert.deepEqual([forged.code, forged.details], [grpc.status.UNAUTHENTICATED, 'authentication failure']);
 
     const elsewhere = await firstAdsResponse(isthmusd, { token: await issuer.token('shop', 'cart'), namespace: 'default' });
     assert.ok(!isResponse(elsewhere));
@@ -155,6 +167,15 @@ describe('isthmusd secure port: CA and xDS over TLS', function () {
 
     // The server keeps serving: a good stream still gets config.
     assert.ok(isResponse(await firstAdsResponse(isthmusd, { token: await issuer.token('default', 'echo') })));
+  });
+
+  it('holds Delta streams on the TLS port to the same rules', async () => {
+    const ok = await firstAdsResponse(isthmusd, { delta: true, token: await issuer.token('default', 'echo') });
+    assert.ok(isResponse(ok) && ok.resources.length > 0);
+    const anonymous = await firstAdsResponse(isthmusd, { delta: true });
+    assert.equal((anonymous as grpc.ServiceError).code, grpc.status.UNAUTHENTICATED);
+    const elsewhere = await firstAdsResponse(isthmusd, { delta: true, token: await issuer.token('shop', 'cart'), namespace: 'default' });
+    assert.equal((elsewhere as grpc.ServiceError).code, grpc.status.PERMISSION_DENIED);
   });
 
   it('serves anonymous TLS streams with XDS_AUTH=false, and skips the identity check with PILOT_ENABLE_XDS_IDENTITY_CHECK=false', async () => {

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { checkConnectionIdentity, XdsStatusError } from '../pilot/xds/authentication.js';
 import { envBool } from '../pilot/util/env-bool.js';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { sidecarNode } from './support/ads-client.js';
 
 describe('xDS stream identity check', () => {
   const denied = (proxy: { namespace: string; serviceAccount?: string }, ids: string[]) => {
@@ -24,6 +26,12 @@ describe('xDS stream identity check', () => {
 
   it('lets any service account through when the node names none', () => {
     assert.equal(checkConnectionIdentity({ namespace: 'shop' }, ['spiffe://cluster.local/ns/shop/sa/anything']).serviceAccount, 'anything');
+  });
+
+  it('checks an empty NAMESPACE against the node id\'s namespace, not as "any namespace"', () => {
+    const proxy = proxyFromNode(sidecarNode({ namespace: 'shop', metadata: { NAMESPACE: '' } }), 'cluster.local');
+    assert.equal(proxy.namespace, 'shop');
+    assert.throws(() => checkConnectionIdentity(proxy, ['spiffe://cluster.local/ns/other/sa/x']), XdsStatusError);
   });
 
   it('refuses identities of another namespace or account with Istio\'s message', () => {

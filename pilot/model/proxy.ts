@@ -38,7 +38,8 @@ export function proxyFromNode(
   const md = (node.metadata ?? {}) as Record<string, unknown>;
   const [type, ip, workloadName, domain] = parts.length === 4 ? parts : ['sidecar', '', node.id, ''];
   const nsFromId = workloadName!.includes('.') ? workloadName!.slice(workloadName!.lastIndexOf('.') + 1) : '';
-  const namespace = str(md.NAMESPACE) ?? (nsFromId || (domain ? domain.split('.')[0]! : 'default'));
+  // An empty NAMESPACE counts as none, as in Istio: the namespace then comes from the node id.
+  const namespace = str(md.NAMESPACE) || nsFromId || (domain ? domain.split('.')[0]! : 'default');
   const labels: Record<string, string> = {};
   if (md.LABELS && typeof md.LABELS === 'object') {
     for (const [k, v] of Object.entries(md.LABELS as Record<string, unknown>)) if (typeof v === 'string') labels[k] = v;

@@ -35,8 +35,6 @@ export class DiscoveryService {
   private unsubscribe?: () => void;
   /** Resolves after the next push completes (tests and `/debug` use it to wait for convergence). */
   private waiters: (() => void)[] = [];
-  /** PILOT_ENABLE_XDS_IDENTITY_CHECK: authenticated streams must match their node's namespace and account. */
-  private checkIdentity = true;
 
   constructor(
     private readonly store: ConfigStore,
@@ -50,7 +48,8 @@ export class DiscoveryService {
       {
         connect: (node: Node, peer, identities) => {
           const proxy = proxyFromNode(node, opts.domainSuffix);
-          if (Array.isArray(identities) && this.checkIdentity) {
+          // Identities come only from handlers that check them (see authenticatedImplementation).
+          if (Array.isArray(identities)) {
             try {
               checkConnectionIdentity(proxy, identities as string[]);
             } catch (err) {
@@ -88,8 +87,10 @@ export class DiscoveryService {
    * namespace and service account.
    */
   authenticatedImplementation(authenticate: IdentityAuthenticator, checkIdentity = true): UntypedServiceImplementation {
-    this.checkIdentity = checkIdentity;
-    return this.server.implementation((call) => streamIdentities(call, authenticate, (reason) => this.log.warn({ peer: call.getPeer(), reason }, 'xDS authentication failed')));
+    return this.server.implementation(async (call) => {
+      const identities = await streamIdentities(call, authenticate, (reason) => this.log.warn({ peer: call.getPeer(), reason }, 'xDS authentication failed'));
+      return checkIdentity ? identities : undefined;
+    });
   }
 
   get pushContext(): PushContext {

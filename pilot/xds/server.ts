@@ -85,6 +85,8 @@ function statusOf(err: unknown): { code: number; details: string } {
  * wait for one until its deadline.
  */
 function endWithStatus(stream: Stream, s: { code: number; details: string }): void {
+  // The first status sent stands: a stream already ending keeps it.
+  if (stream.writableEnded || stream.destroyed) return;
   stream.emit('error', Object.assign(new Error(s.details), s));
 }
 
@@ -198,6 +200,9 @@ export class XdsServer<S> {
 
   private serveStream(stream: Stream, delta: boolean, admit: Admit | undefined): void {
     let entry: Entry<S> | undefined;
+    // Admission state is explicit so that a request read before it settles is refused rather than
+    // served unchecked, whatever the stream's pausing does.
+    let admission: 'pending' | 'admitted' = admit ? 'pending' : 'admitted';
     let admitted: unknown;
     const peer = stream.getPeer();
     if (admit) {
@@ -206,6 +211,7 @@ export class XdsServer<S> {
       admit(stream).then(
         (a) => {
           admitted = a;
+          admission = 'admitted';
           stream.resume();
         },
         (err: unknown) => endWithStatus(stream, statusOf(err)),
@@ -213,6 +219,10 @@ export class XdsServer<S> {
     }
     stream.on('data', (req: SotwRequest | DeltaRequest) => {
       try {
+        if (admission !== 'admitted') {
+          endWithStatus(stream, { code: 13, details: 'internal error: request read before the stream was admitted' });
+          return;
+        }
         if (!entry) {
           if (!req.node?.id) {
             endWithStatus(stream, { code: 3, details: 'first request on an xDS stream must carry node.id' });
