@@ -49,9 +49,11 @@ describe('boolean environment variables (Go ParseBool)', () => {
   it('reads Go\'s spellings and keeps the default for anything else', () => {
     for (const v of ['1', 't', 'T', 'true', 'TRUE', 'True']) assert.equal(envBool(v, false), true, v);
     for (const v of ['0', 'f', 'F', 'false', 'FALSE', 'False']) assert.equal(envBool(v, true), false, v);
+    const invalid: string[] = [];
     for (const v of [undefined, '', 'no', 'off', 'yes', ' false']) {
-      assert.equal(envBool(v, true), true, String(v));
+      assert.equal(envBool(v, true, (x) => invalid.push(x)), true, String(v));
       assert.equal(envBool(v, false), false, String(v));
     }
+    assert.deepEqual(invalid, ['no', 'off', 'yes', ' false']);
   });
 });

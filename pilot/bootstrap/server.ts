@@ -138,8 +138,9 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     secure = new GrpcServer(GRPC_SERVER_OPTIONS);
     // As istiod with XDS_AUTH (default on): streams on the TLS port authenticate as the CA's callers do.
     const ca = citadel;
-    const ads = envBool(env.XDS_AUTH, true)
-      ? discovery.authenticatedImplementation(async (call) => (await ca.authenticate(call)).identities, envBool(env.PILOT_ENABLE_XDS_IDENTITY_CHECK, true))
+    const flag = (name: string) => envBool(env[name], true, (v) => log.warn({ name, value: v }, `invalid boolean in ${name}, using the default (true)`));
+    const ads = flag('XDS_AUTH')
+      ? discovery.authenticatedImplementation(async (call) => (await ca.authenticate(call)).identities, flag('PILOT_ENABLE_XDS_IDENTITY_CHECK'))
       : discovery.server.implementation();
     secure.addService(discovery.server.serviceDefinition(), ads);
     citadel.addToServer(secure);

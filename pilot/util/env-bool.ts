@@ -3,9 +3,11 @@
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
-export function envBool(value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
+/** `onInvalid` hears a set value that is not a boolean (istiod warns about those too). */
+export function envBool(value: string | undefined, fallback: boolean, onInvalid?: (value: string) => void): boolean {
+  if (value === undefined || value === '') return fallback;
   if (TRUE.has(value)) return true;
   if (FALSE.has(value)) return false;
+  onInvalid?.(value);
   return fallback;
 }
