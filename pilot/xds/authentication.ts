@@ -7,8 +7,9 @@
 // default on), else PERMISSION_DENIED: a workload cannot read another namespace's config, secrets'
 // names or endpoints by claiming it in its node metadata. Plaintext streams (15010) are not
 // authenticated, as on istiod: only the TLS port's handlers admit streams this way.
-import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { parseSpiffeIdentity, type SpiffeIdentity } from '../../citadel/authenticate.js';
+import type { Stream } from './server.js';
 
 /** An error whose gRPC status the xDS server sends when it ends the stream. */
 export class XdsStatusError extends Error {
@@ -21,14 +22,14 @@ export class XdsStatusError extends Error {
 }
 
 /** Resolves the caller's identities (SPIFFE URIs) or rejects with why not (logged, never sent). */
-export type IdentityAuthenticator = (call: ServerDuplexStream<unknown, unknown>) => Promise<string[]>;
+export type IdentityAuthenticator = (call: Stream) => Promise<string[]>;
 
 /**
  * The identities of a stream's caller. A failure becomes UNAUTHENTICATED with Istio's message;
  * `onFailure` hears the authenticators' reasons.
  */
 export async function streamIdentities(
-  call: ServerDuplexStream<unknown, unknown>,
+  call: Stream,
   authenticate: IdentityAuthenticator,
   onFailure: (reason: string) => void,
 ): Promise<string[]> {

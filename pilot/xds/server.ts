@@ -72,11 +72,14 @@ export type Stream = ServerDuplexStream<unknown, unknown>;
 /** Decides whether a stream may be served before any of its requests is read. */
 export type Admit = (call: Stream) => Promise<unknown>;
 
+function internalStatus(message: string): { code: number; details: string } {
+  return { code: 13, details: `internal error: ${message}` };
+}
+
 /** The status a stream ends with for an error: one that carries a gRPC code keeps it; anything else is INTERNAL. */
 function statusOf(err: unknown): { code: number; details: string } {
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'number') return { code, details: (err as Error).message };
-  return { code: 13, details: `internal error: ${(err as Error).message}` };
+  return typeof code === 'number' ? { code, details: (err as Error).message } : internalStatus((err as Error).message);
 }
 
 /**
@@ -220,7 +223,7 @@ export class XdsServer<S> {
     stream.on('data', (req: SotwRequest | DeltaRequest) => {
       try {
         if (admission !== 'admitted') {
-          endWithStatus(stream, { code: 13, details: 'internal error: request read before the stream was admitted' });
+          endWithStatus(stream, internalStatus('request read before the stream was admitted'));
           return;
         }
         if (!entry) {
@@ -411,7 +414,7 @@ export class XdsServer<S> {
             this.respond(entry, w, force);
           } catch (err) {
             this.log.error({ err, conn: conn.id }, 'xDS response failed');
-            endWithStatus(entry.stream, { code: 13, details: `internal error: ${(err as Error).message}` });
+            endWithStatus(entry.stream, internalStatus((err as Error).message));
             conn.pending.clear();
             break;
           }
