@@ -2,22 +2,12 @@
 // then start serving, as with istiod.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
 import { startIsthmusd, type RunningIsthmusd } from './support/isthmusd.js';
-import { CALL_PATH, call, eventually } from './support/grpc-echo.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { CALL_PATH, call, echoServerEntry, eventually, freePort } from './support/grpc-echo.js';
 
 describe('xDS-enabled gRPC server (grpc-js-xds XdsServer)', function () {
   this.timeout(60000);
@@ -29,19 +19,7 @@ describe('xDS-enabled gRPC server (grpc-js-xds XdsServer)', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'isthmus-grpc-server-'));
     port = await freePort();
-    writeFileSync(
-      join(dir, 'svc.yaml'),
-      `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: echo-server, namespace: default}
-spec:
-  hosts: [echo-server.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: ${port}, name: grpc, protocol: GRPC}]
-  endpoints: [{address: 127.0.0.1}]
-`,
-    );
+    writeFileSync(join(dir, 'svc.yaml'), echoServerEntry(port));
     isthmusd = await startIsthmusd(dir);
   });
 

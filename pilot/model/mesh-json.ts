@@ -45,6 +45,7 @@ export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConf
         if (typeof value === 'string') mesh[key] = value;
         else errors.push(`${key}: not a string`);
         break;
+      case 'trustDomainAliases':
       case 'defaultServiceExportTo':
       case 'defaultVirtualServiceExportTo':
       case 'defaultDestinationRuleExportTo': {
@@ -94,6 +95,11 @@ export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConf
         else errors.push(...parsed.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
         break;
       }
+      case 'extensionProviders':
+        // Kept as written: each consumer (ext_authz today) validates the providers of its kind, as istiod does.
+        if (Array.isArray(value) && value.every((v) => v && typeof v === 'object' && !Array.isArray(v))) mesh.extensionProviders = value as Record<string, unknown>[];
+        else errors.push(`${key}: not a list of objects`);
+        break;
       default:
         ignored.push(key);
     }

@@ -14,6 +14,10 @@ export const OUTBOUND_TRAFFIC_POLICY_MODES: readonly OutboundTrafficPolicyMode[]
 export interface MeshConfig {
   rootNamespace: string;
   trustDomain: string;
+  /** Former or other trust domains whose identities count as the mesh's own in authorization policies. */
+  trustDomainAliases: string[];
+  /** MeshConfig.extensionProviders as proto-JSON (CUSTOM authorization reads the ext_authz ones). */
+  extensionProviders: Record<string, unknown>[];
   outboundTrafficPolicy: OutboundTrafficPolicyMode;
   defaultServiceExportTo: string[];
   defaultVirtualServiceExportTo: string[];
@@ -36,6 +40,8 @@ export function defaultMeshConfig(): MeshConfig {
   return {
     rootNamespace: 'istio-system',
     trustDomain: 'cluster.local',
+    trustDomainAliases: [],
+    extensionProviders: [],
     outboundTrafficPolicy: 'ALLOW_ANY',
     defaultServiceExportTo: ['*'],
     defaultVirtualServiceExportTo: ['*'],

@@ -4,7 +4,8 @@ import type { ConfigStore } from '../config/store.js';
 import { derivedConfigFor, withDerived, type IngressSettings } from '../config/kube-conversion/index.js';
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
-import type { PeerAuthentication } from '../config/schema/security.js';
+import type { AuthorizationPolicy, PeerAuthentication } from '../config/schema/security.js';
+import { byCreation } from './authorization.js';
 import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
 import { DurableCache } from './durable-cache.js';
@@ -45,10 +46,14 @@ export class PushContext {
   readonly virtualServices: readonly ResolvedVirtualService[];
   readonly destinationRules: readonly ResolvedDestinationRule[];
   readonly peerAuthentications: readonly Resource<PeerAuthentication>[];
+  /** Oldest first, as Istio orders them (the order of rules within an RBAC filter follows it). */
+  readonly authorizationPolicies: readonly Resource<AuthorizationPolicy>[];
   readonly sidecars: readonly Resource<net.Sidecar>[];
   private readonly scopes = new Map<string, SidecarScope>();
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
   private readonly memos = new Map<string, unknown>();
+  private readonly warned = new Set<string>();
+  private readonly warnSink?: (message: string) => void;
   /** Output kept across pushes (see `durable`): shared with the pushes before while the mesh config and domain stay. */
   private readonly durables: DurableCache;
   private readonly servicesByNamespace = new Map<string, { list: Service[]; byHost: Map<string, Service> }>();
@@ -72,8 +77,9 @@ export class PushContext {
     readonly domainSuffix: string,
     readonly registry: ServiceIndex,
     store: ConfigStore,
-    opts: { configDomain?: string; previous?: PushContext } = {},
+    opts: { configDomain?: string; previous?: PushContext; warn?: (message: string) => void } = {},
   ) {
+    this.warnSink = opts.warn;
     this.configDomain = opts.configDomain ?? domainSuffix;
     // Durable output depends on the mesh config and domain besides its key: only carried over while those stay.
     const prev = opts.previous;
@@ -91,6 +97,7 @@ export class PushContext {
     );
     this.gateways = withDerived(store.list<net.Gateway>('Gateway'), derived.gateways);
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
+    this.authorizationPolicies = byCreation(store.list<AuthorizationPolicy>('AuthorizationPolicy'));
     this.sidecars = store.list<net.Sidecar>('Sidecar');
     this.vsCanon = new Canon(prev?.vsCanon.table);
     this.virtualServices = mergeDelegates(withDerived(store.list<net.VirtualService>('VirtualService'), derived.virtualServices)).map((r) =>
@@ -179,6 +186,16 @@ export class PushContext {
     // cache's size (a mesh with more pieces than it holds would otherwise evict each piece
     // before the next proxy asks for it).
     return this.memo(key, () => this.durables.get(key, build));
+  }
+
+  /**
+   * Reports config that translation had to leave out (a rule it cannot express, an unusable
+   * provider): once per push and message, to the log istiod users would look in.
+   */
+  warn(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warnSink?.(message);
   }
 
   /** Reads of `durable` output, counted across the pushes that share it (as Istio's xds_cache_reads). */

@@ -119,7 +119,8 @@ export class DiscoveryService {
   private build(previous?: PushContext): PushContext {
     const version = `${new Date().toISOString()}/${++this.pushCount}`;
     const registry = buildServiceIndex(this.store, { domainSuffix: this.opts.domainSuffix }, previous?.registry);
-    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous });
+    const warn = (message: string) => this.log.warn({ version }, message);
+    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous, warn });
   }
 
   private push(event: ConfigEvent, firstEventAt: number): void {

@@ -20,6 +20,7 @@ import { hostMatchesEither, hostSubsetOf } from '../../model/host.js';
 import { adsConfigSource } from '../envoy.js';
 import { destinationCluster } from '../route/translate.js';
 import { httpFilters } from '../sidecar/common.js';
+import { workloadAuthz, type WorkloadAuthz } from '../authz/index.js';
 import {
   gatewayService,
   type GatewayServerSpec,
@@ -59,11 +60,11 @@ export interface ChainContext {
 }
 
 /** The HTTP connection manager of a gateway chain (Istio's buildGatewayConnectionManager). */
-export function gatewayHcm(statPrefix: string, rds: string): Filter {
+export function gatewayHcm(statPrefix: string, rds: string, authz: WorkloadAuthz): Filter {
   const hcm = create(HttpConnectionManagerSchema, {
     statPrefix,
     routeSpecifier: { case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: rds } },
-    httpFilters: httpFilters(),
+    httpFilters: httpFilters([], authz.http),
     useRemoteAddress: true,
     xffNumTrustedHops: 0,
     forwardClientCertDetails: HttpConnectionManager_ForwardClientCertDetails.SANITIZE_SET,
@@ -88,9 +89,15 @@ type RouteDestination = { destination?: net.Destination; weight?: number };
 
 /**
  * Istio's buildOutboundNetworkFilters: a tcp_proxy to the one destination's cluster (port from the
- * destination, else the service's only port, else the server's), or weighted clusters.
+ * destination, else the service's only port, else the server's), or weighted clusters; behind
+ * the gateway's authorization filters.
  */
 function networkFilters(ctx: ChainContext, vs: ResolvedVirtualService, routes: RouteDestination[], serverPort: number): Filter[] {
+  const proxy = tcpProxyFilters(ctx, vs, routes, serverPort);
+  return proxy.length ? [...workloadAuthz(ctx.push, ctx.proxy).tcp, ...proxy] : [];
+}
+
+function tcpProxyFilters(ctx: ChainContext, vs: ResolvedVirtualService, routes: RouteDestination[], serverPort: number): Filter[] {
   const clusterOf = (d: net.Destination | undefined) => {
     const dest = d?.host ? { ...d, host: resolveConfigHost(ctx.push, d.host, vs.namespace) } : d;
     return destinationCluster(dest, dest?.host ? gatewayService(ctx.push, ctx.proxy.namespace, dest.host) : undefined, serverPort);
@@ -210,6 +217,7 @@ function tcpServerChains(ctx: ChainContext, gs: GatewayServer, listenerPort: num
     if (!filters.length) return [];
     return [{ sniHosts: ctx.merged.tlsServerInfo.get(gs)?.sniHosts ?? [], tlsContext: gatewayTlsContext(server, isTcpServerWithTlsTermination(server)), networkFilters: filters }];
   }
+  // Istio leaves authorization off AUTO_PASSTHROUGH chains: the mTLS they carry ends at the destination.
   if (tlsMode(server) === 'AUTO_PASSTHROUGH') {
     return autoPassthroughTargets(ctx.push, ctx.proxy, ctx.merged.tlsServerInfo.get(gs)?.sniHosts ?? []).map((t) => ({
       sniHosts: [t.cluster],
@@ -223,7 +231,7 @@ function tcpServerChains(ctx: ChainContext, gs: GatewayServer, listenerPort: num
 /** The chains of one server port's servers, in server order. */
 export function serverPortChains(ctx: ChainContext, sp: ServerPort, servers: MergedServers, defaultStatPrefix: string): ChainOpts[] {
   if (isHttpProtocol(parseProtocol(sp.protocol))) {
-    return [{ rds: servers.routeName, networkFilters: [gatewayHcm(defaultStatPrefix, servers.routeName)] }];
+    return [{ rds: servers.routeName, networkFilters: [gatewayHcm(defaultStatPrefix, servers.routeName, workloadAuthz(ctx.push, ctx.proxy))] }];
   }
   const out: ChainOpts[] = [];
   for (const gs of servers.servers) {
@@ -233,7 +241,7 @@ export function serverPortChains(ctx: ChainContext, sp: ServerPort, servers: Mer
         sniHosts: ctx.merged.tlsServerInfo.get(gs)?.sniHosts ?? [],
         tlsContext: gatewayTlsContext(gs.server, false),
         rds,
-        networkFilters: [gatewayHcm(gs.server.name || defaultStatPrefix, rds)],
+        networkFilters: [gatewayHcm(gs.server.name || defaultStatPrefix, rds, workloadAuthz(ctx.push, ctx.proxy))],
       });
     } else {
       out.push(...tcpServerChains(ctx, gs, sp.number));

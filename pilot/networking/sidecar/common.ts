@@ -25,8 +25,10 @@ function httpFilter(name: string, config: Any): HttpFilter {
 }
 
 /** The HTTP filter chain of sidecar connection managers; `extra` go just before the router (last, as Envoy requires). */
-export function httpFilters(extra: readonly HttpFilter[] = []): HttpFilter[] {
+/** `leading` goes first: authorization runs before anything acts on a request. */
+export function httpFilters(extra: readonly HttpFilter[] = [], leading: readonly HttpFilter[] = []): HttpFilter[] {
   return [
+    ...leading,
     httpFilter('envoy.filters.http.fault', anyPack(HTTPFaultSchema, create(HTTPFaultSchema))),
     httpFilter('envoy.filters.http.cors', anyPack(CorsSchema, create(CorsSchema))),
     ...extra,

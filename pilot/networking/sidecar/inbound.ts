@@ -32,6 +32,7 @@ import { listenerFilter, socketAddress, WILDCARD } from './common.js';
 import { proxyServiceInstances } from './instances.js';
 import { listenerProtocol, PLAINTEXT_HTTP_ALPNS } from './outbound.js';
 import type { NamedResource } from '../generator.js';
+import { NO_AUTHZ, workloadAuthz, type WorkloadAuthz } from '../authz/index.js';
 
 export const VIRTUAL_INBOUND_PORT = 15006;
 const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
@@ -116,7 +117,7 @@ function inboundRoute(cc: ChainConfig) {
 }
 
 /** The connection manager of an inbound HTTP chain, without the route's decorator (the one part naming the service). */
-function inboundHcm(cc: ChainConfig) {
+function inboundHcm(cc: ChainConfig, authz: WorkloadAuthz) {
   const routeConfig = create(RouteConfigurationSchema, {
     name: cc.clusterName,
     virtualHosts: [{ name: `inbound|http|${cc.servicePort}`, domains: ['*'], routes: [inboundRoute(cc)] }],
@@ -125,7 +126,7 @@ function inboundHcm(cc: ChainConfig) {
   return create(HttpConnectionManagerSchema, {
     statPrefix: cc.passthrough ? cc.clusterName : `inbound_${WILDCARD}_${cc.targetPort}`,
     routeSpecifier: { case: 'routeConfig', value: routeConfig },
-    httpFilters: [create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
+    httpFilters: [...authz.http, create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
     http2ProtocolOptions: cc.protocol === 'HTTP2' || cc.protocol === 'GRPC' ? {} : undefined,
   });
 }
@@ -137,12 +138,12 @@ function inboundHcm(cc: ChainConfig) {
  */
 const hcmTemplates = new Map<string, ReturnType<typeof inboundHcm>>();
 
-function httpFilters(cc: ChainConfig) {
-  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}`;
+function httpFilters(cc: ChainConfig, authz: WorkloadAuthz) {
+  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}|${authz.key}`;
   let template = hcmTemplates.get(key);
   if (!template) {
     if (hcmTemplates.size > 1024) hcmTemplates.clear();
-    hcmTemplates.set(key, (template = inboundHcm(cc)));
+    hcmTemplates.set(key, (template = inboundHcm(cc, authz)));
   }
   const rc = template.routeSpecifier.value as RouteConfiguration;
   const vh = rc.virtualHosts[0]!;
@@ -151,9 +152,10 @@ function httpFilters(cc: ChainConfig) {
   return [create(FilterSchema, { name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } })];
 }
 
-function tcpFilters(cluster: string, statPrefix = cluster) {
-  const proxy = create(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
-  return [create(FilterSchema, { name: 'envoy.filters.network.tcp_proxy', configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } })];
+/** A tcp_proxy to the cluster, behind the workload's authorization filters. */
+function tcpFilters(cluster: string, authz: WorkloadAuthz) {
+  const proxy = create(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: 'cluster', value: cluster } });
+  return [...authz.tcp, create(FilterSchema, { name: 'envoy.filters.network.tcp_proxy', configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } })];
 }
 
 /** After TLS termination HTTPS carries HTTP and TLS carries TCP. */
@@ -161,7 +163,7 @@ function afterTlsTermination(p: Protocol): Protocol {
   return p === 'HTTPS' ? 'HTTP' : p === 'TLS' ? 'TCP' : p;
 }
 
-function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
+function chainsFor(cc: ChainConfig, mode: MtlsMode, authz: WorkloadAuthz): FilterChain[] {
   if (cc.tls && mode === 'DISABLE') {
     // The Sidecar's own TLS replaces mesh mTLS on this port.
     const terminated = { ...cc, protocol: afterTlsTermination(cc.protocol) };
@@ -170,7 +172,7 @@ function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
       create(FilterChainSchema, {
         name: chainName(terminated, protocol),
         filterChainMatch: create(FilterChainMatchSchema, { transportProtocol: 'tls', destinationPort: cc.targetPort }),
-        filters: protocol === 'HTTP' ? httpFilters(terminated) : tcpFilters(cc.clusterName),
+        filters: protocol === 'HTTP' ? httpFilters(terminated, authz) : tcpFilters(cc.clusterName, authz),
         transportSocket: downstreamTlsSocket(serverTlsContext(cc.tls)),
       }),
     ];
@@ -187,7 +189,7 @@ function chainsFor(cc: ChainConfig, mode: MtlsMode): FilterChain[] {
         transportProtocol: opt.transport,
         destinationPort: cc.targetPort > 0 ? cc.targetPort : undefined,
       }),
-      filters: opt.protocol === 'HTTP' ? (http ??= httpFilters(cc)) : (tcp ??= tcpFilters(cc.clusterName)),
+      filters: opt.protocol === 'HTTP' ? (http ??= httpFilters(cc, authz)) : (tcp ??= tcpFilters(cc.clusterName, authz)),
       transportSocket: opt.tls && mode !== 'DISABLE' ? downstreamTlsSocket(inboundMtlsContext(opt.protocol)) : undefined,
     }),
   );
@@ -212,11 +214,12 @@ function serviceChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] {
   return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
 }
 
-function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts: Set<number>): FilterChain[] {
+function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts: Set<number>, authz: WorkloadAuthz): FilterChain[] {
+  // Traffic sent to the inbound port itself is a loop: dropped, whatever the policies say.
   const blackhole = create(FilterChainSchema, {
     name: 'virtualInbound-blackhole',
     filterChainMatch: { destinationPort: VIRTUAL_INBOUND_PORT },
-    filters: tcpFilters(BLACKHOLE_CLUSTER),
+    filters: tcpFilters(BLACKHOLE_CLUSTER, NO_AUTHZ),
   });
   const out = [blackhole];
   // The whole-workload mode for any port, then port-level modes for ports no service declares.
@@ -224,7 +227,7 @@ function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts:
   for (const [port, mode] of [...mtls.perPort].sort(([a], [b]) => a - b)) if (!servicePorts.has(port)) settings.push({ port, mode });
   for (const s of settings) {
     const cc: ChainConfig = { clusterName: INBOUND_PASSTHROUGH_CLUSTER, bind: WILDCARD, servicePort: 0, targetPort: s.port, protocol: 'UnsupportedProtocol', hostname: '', passthrough: true };
-    out.push(...chainsFor(cc, s.mode));
+    out.push(...chainsFor(cc, s.mode, authz));
   }
   void push;
   return out;
@@ -301,7 +304,7 @@ export function isGlobalUnicast(ip: string): boolean {
 export function virtualInboundListener(push: PushContext, proxy: Proxy): Listener {
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
-  return buildVirtualInbound(push, mtls, configs);
+  return buildVirtualInbound(push, mtls, configs, workloadAuthz(push, proxy));
 }
 
 /**
@@ -313,14 +316,18 @@ export function virtualInboundResource(push: PushContext, proxy: Proxy): NamedRe
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
   const modes = mtlsKey(mtls);
-  // Keyed by value (modes and chain configs), so the listener also outlives the push: the next
-  // push's proxies of an unchanged workload get it without rebuilding (see PushContext.durable).
-  return push.durable(`lds/virtualInbound|${modes}|${JSON.stringify(configs)}`, () => {
-    // The passthrough chains depend only on the mTLS modes and service ports: every workload of
-    // one kind has the same, so they are built (and encoded, see packWithItems) once.
+  const authz = workloadAuthz(push, proxy);
+  // Keyed by value (modes, authorization policies and chain configs), so the listener also
+  // outlives the push: the next push's proxies of an unchanged workload get it without
+  // rebuilding (see PushContext.durable).
+  return push.durable(`lds/virtualInbound|${modes}|${authz.key}|${JSON.stringify(configs)}`, () => {
+    // The passthrough chains depend only on the mTLS modes, policies and service ports: every
+    // workload of one kind has the same, so they are built (and encoded, see packWithItems) once.
     const ports = new Set(configs.map((c) => c.targetPort));
-    const passthrough = push.durable(`lds/virtualInbound/passthrough|${modes}|${[...ports].sort((a, b) => a - b).join(',')}`, () => passthroughChains(push, mtls, ports));
-    const listener = buildVirtualInbound(push, mtls, configs, passthrough);
+    const passthrough = push.durable(`lds/virtualInbound/passthrough|${modes}|${authz.key}|${[...ports].sort((a, b) => a - b).join(',')}`, () =>
+      passthroughChains(push, mtls, ports, authz),
+    );
+    const listener = buildVirtualInbound(push, mtls, configs, authz, passthrough);
     return { name: VIRTUAL_INBOUND_LISTENER, resource: packWithItems(ListenerSchema, { ...listener, filterChains: [] }, ListenerSchema.field.filterChains, listener.filterChains) };
   });
 }
@@ -329,8 +336,14 @@ function mtlsKey(mtls: EffectiveMtls): string {
   return `${mtls.mode}|${[...mtls.perPort].map(([p, m]) => `${p}=${m}`).join(',')}`;
 }
 
-function buildVirtualInbound(push: PushContext, mtls: EffectiveMtls, configs: ChainConfig[], passthrough = passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort)))): Listener {
-  const chains = [...passthrough, ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort)))];
+function buildVirtualInbound(
+  push: PushContext,
+  mtls: EffectiveMtls,
+  configs: ChainConfig[],
+  authz: WorkloadAuthz,
+  passthrough = passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort)), authz),
+): Listener {
+  const chains = [...passthrough, ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort), authz))];
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
