@@ -3,29 +3,19 @@
 // Istio's order; gateways get them on their HTTP and TCP route chains; outbound listeners and
 // AUTO_PASSTHROUGH chains never do. Every listener still satisfies Envoy's validate.rules.
 import assert from 'node:assert/strict';
-import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components_pb.js';
-import type { HttpConnectionManager } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { RBAC as HttpRbac } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { proxyFromNode } from '../pilot/model/proxy.js';
 import { TYPE } from '../pilot/networking/envoy.js';
-import { envoyRegistry } from '../pilot/networking/registry.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
 import { gatewayGenerators } from '../pilot/networking/gateway/index.js';
 import { generate, resourceProblems, unpack } from './support/resources.js';
 import { pushFromYaml } from './support/push.js';
+import { hcmOf, REVIEWS_ENTRY, reviewsSidecar, typedConfig } from './support/security-fixtures.js';
+import { planPush } from '../pilot/xds/push-plan.js';
 
-const MESH = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: default}
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}, {number: 3306, name: tcp-db, protocol: TCP}]
-  endpoints: [{address: 10.0.0.5, labels: {app: reviews}}]
+const MESH = `${REVIEWS_ENTRY}
 ---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -80,22 +70,13 @@ spec:
 
 const EXT_AUTHZ = { extensionProviders: [{ name: 'checker', envoyExtAuthzGrpc: { service: 'ext-authz.default.svc.cluster.local', port: 9000 } }] };
 
-function typed<T>(f: { configType: { case?: string; value?: unknown } }): T {
-  return anyUnpack(f.configType.value as Parameters<typeof anyUnpack>[0], envoyRegistry()) as unknown as T;
-}
-
-function hcmOf(filters: Filter[]): HttpConnectionManager | undefined {
-  const f = filters.find((x) => x.name === 'envoy.filters.network.http_connection_manager');
-  return f ? typed<HttpConnectionManager>(f) : undefined;
-}
-
 /** Filter names of a chain: the HTTP filters for an HCM chain, the network filters otherwise. */
 function chainFilters(filters: Filter[]): string[] {
   const hcm = hcmOf(filters);
   return hcm ? hcm.httpFilters.map((f) => f.name) : filters.map((f) => f.name);
 }
 
-const sidecar = proxyFromNode({ id: 'sidecar~10.0.0.5~reviews-1.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default', LABELS: { app: 'reviews' } } });
+const sidecar = reviewsSidecar();
 const HTTP_AUTHZ = ['envoy.filters.http.rbac', 'envoy.filters.http.ext_authz', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac'];
 const TCP_AUTHZ = ['envoy.filters.network.rbac', 'envoy.filters.network.ext_authz', 'envoy.filters.network.rbac', 'envoy.filters.network.rbac', 'envoy.filters.network.rbac'];
 
@@ -124,7 +105,7 @@ describe('AuthorizationPolicy in Envoy listeners', () => {
   it('builds the rules of the policies that select the workload, and only those', () => {
     const l = virtualInbound(`${MESH}\n---\n${POLICIES}`);
     const chain = l.filterChains.find((c) => c.name === '0.0.0.0_9080')!;
-    const rbacs = hcmOf(chain.filters)!.httpFilters.filter((f) => f.name === 'envoy.filters.http.rbac').map((f) => typed<HttpRbac>(f));
+    const rbacs = hcmOf(chain.filters)!.httpFilters.filter((f) => f.name === 'envoy.filters.http.rbac').map((f) => typedConfig<HttpRbac>(f));
     const names = rbacs.map((r) => [...Object.keys(r.rules?.policies ?? {}), ...Object.keys(r.shadowRules?.policies ?? {})]);
     assert.deepEqual(names, [
       ['istio-ext-authz-checker-ns[default]-policy[ext-check]-rule[0]'],
@@ -143,14 +124,14 @@ describe('AuthorizationPolicy in Envoy listeners', () => {
   });
 
   it('leaves a workload no policy selects without filters, and outbound listeners always', () => {
-    const other = proxyFromNode({ id: 'sidecar~10.0.0.5~reviews-1.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default', LABELS: { app: 'reviews' } } });
+    const other = reviewsSidecar();
     const push = pushFromYaml(`${MESH}\n---\n${POLICIES.split('---').filter((d) => d.includes('deny-admin')).join('---')}`);
     const outbound = generate(sidecarGenerators, push, other, TYPE.listener).filter((r) => r.name !== 'virtualInbound');
     for (const r of outbound) {
       const l = unpack<Listener>(r);
       for (const c of l.filterChains) for (const name of chainFilters(c.filters)) assert.ok(!name.includes('rbac') && !name.includes('ext_authz'), `${r.name}/${c.name} has ${name}`);
     }
-    const ratings = proxyFromNode({ id: 'sidecar~10.0.0.5~reviews-1.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default', LABELS: { app: 'ratings' } } });
+    const ratings = reviewsSidecar({ app: 'ratings' });
     const [inbound] = generate(sidecarGenerators, push, ratings, TYPE.listener, ['virtualInbound']);
     for (const c of unpack<Listener>(inbound!).filterChains) assert.ok(!chainFilters(c.filters).some((n) => n.includes('rbac')), c.name);
   });
@@ -159,7 +140,7 @@ describe('AuthorizationPolicy in Envoy listeners', () => {
     const before = pushFromYaml(`${MESH}\n---\n${POLICIES}`, EXT_AUTHZ);
     const after = pushFromYaml(`${MESH}\n---\n${POLICIES.replace('/admin*', '/root*')}`, before.mesh, before);
     const get = (push: typeof before) => unpack<Listener>(generate(sidecarGenerators, push, sidecar, TYPE.listener, ['virtualInbound'])[0]!);
-    const path = (l: Listener) => JSON.stringify(typed<HttpRbac>(hcmOf(l.filterChains.find((c) => c.name === '0.0.0.0_9080')!.filters)!.httpFilters[3]!).rules);
+    const path = (l: Listener) => JSON.stringify(typedConfig<HttpRbac>(hcmOf(l.filterChains.find((c) => c.name === '0.0.0.0_9080')!.filters)!.httpFilters[3]!).rules);
     assert.match(path(get(before)), /\/admin/);
     assert.match(path(get(after)), /\/root/);
   });
@@ -167,9 +148,23 @@ describe('AuthorizationPolicy in Envoy listeners', () => {
   it('turns CUSTOM policies with an unknown provider into deny rules', () => {
     const l = virtualInbound(`${MESH}\n---\n${POLICIES}`, { extensionProviders: [] });
     const chain = l.filterChains.find((c) => c.name === '0.0.0.0_9080')!;
-    const first = typed<HttpRbac>(hcmOf(chain.filters)!.httpFilters[0]!);
+    const first = typedConfig<HttpRbac>(hcmOf(chain.filters)!.httpFilters[0]!);
     assert.deepEqual(Object.keys(first.rules!.policies), ['istio-ext-authz-checker-ns[default]-policy[ext-check]-rule[0]-deny-due-to-bad-CUSTOM-action']);
     assert.equal(first.rules!.action, 1 /* DENY */);
+  });
+});
+
+describe('pushes after a policy change', () => {
+  it('regenerate only listeners, for every kind of proxy', () => {
+    const before = pushFromYaml(MESH);
+    const after = pushFromYaml(`${MESH}\n---\n${POLICIES}`, before.mesh, before);
+    for (const kinds of [['AuthorizationPolicy'], ['RequestAuthentication'], ['AuthorizationPolicy', 'RequestAuthentication']]) {
+      const plan = planPush(before, after, { changed: new Set(), kinds: new Set(kinds) });
+      assert.equal(plan.scope, 'listeners');
+      assert.deepEqual([...(plan.select!(sidecar) ?? [])], [TYPE.listener]);
+    }
+    // Together with other kinds, everything is pushed.
+    assert.equal(planPush(before, after, { changed: new Set(), kinds: new Set(['AuthorizationPolicy', 'DestinationRule']) }).scope, 'full');
   });
 });
 

@@ -19,6 +19,7 @@ import { InjectionWebhook } from '../../webhook/inject/webhook.js';
 import { settingsFromFiles, watchSettingsFiles } from '../../webhook/inject/load.js';
 import { listenGrpc, type GrpcListener } from './grpc-listen.js';
 import { formatAddress, type ListenAddress } from './address.js';
+import { JwksResolver } from './jwks-resolver.js';
 
 export interface IsthmusOptions {
   configDir: string;
@@ -107,7 +108,15 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   for (const e of source.store.errors()) log.warn({ file: e.file, kind: e.kind }, `rejected config: ${e.file ?? ''}${e.line ? `:${e.line}` : ''} ${e.kind ?? ''} ${e.namespace ?? ''}/${e.name ?? ''} ${e.field ?? ''}: ${e.message}`);
   source.watch();
 
-  const discovery = new DiscoveryService(
+  // Keys that arrive or change after a push need another push; discovery exists by then.
+  let discovery: DiscoveryService | undefined;
+  const jwks = new JwksResolver({
+    onChange: () => discovery?.requestPush('RequestAuthentication'),
+    log: log.child({ component: 'jwks' }),
+    refreshMs: envDurationMs(env.PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, 20 * 60_000),
+    blockedCidrs: (env.BLOCKED_CIDRS_IN_JWKS_URIS ?? '').split(',').filter((c) => c.trim()),
+  });
+  discovery = new DiscoveryService(
     source.store,
     {
       domainSuffix: opts.domainSuffix,
@@ -116,6 +125,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
         afterMs: envDurationMs(env.PILOT_DEBOUNCE_AFTER, 100),
         maxMs: envDurationMs(env.PILOT_DEBOUNCE_MAX, 10_000),
       },
+      jwks,
     },
     metrics,
     log.child({ component: 'xds' }),
@@ -164,6 +174,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     addresses: { grpc: grpcAddr, secureGrpc: secureAddr, webhook: webhook?.addr, http: http.addr, monitoring: monitoring.addr },
     async close() {
       source.close();
+      jwks.close();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpcListener.close();

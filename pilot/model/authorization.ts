@@ -3,7 +3,8 @@
 // every workload there). Policies with `targetRef(s)` attach only to Kubernetes Gateway API
 // gateways, by the gateway's name.
 import type { Resource } from '../config/resource.js';
-import type { AuthorizationPolicy } from '../config/schema/security.js';
+import { envBool } from '../util/env-bool.js';
+import type { AuthorizationPolicy, JWTRule, RequestAuthentication } from '../config/schema/security.js';
 
 /** An AuthorizationPolicy as the filter builder reads it. */
 export interface AuthzPolicy {
@@ -34,7 +35,7 @@ function cmp(a: string, b: string): number {
 }
 
 /** Istio's config order: oldest first, then by name and namespace. */
-export function byCreation(list: readonly Resource<AuthorizationPolicy>[]): Resource<AuthorizationPolicy>[] {
+export function byCreation<T>(list: readonly Resource<T>[]): Resource<T>[] {
   return [...list].sort((a, b) => timeOf(a.meta.creationTimestamp) - timeOf(b.meta.creationTimestamp) || cmp(a.meta.name, b.meta.name) || cmp(a.meta.namespace, b.meta.namespace));
 }
 
@@ -43,20 +44,24 @@ export interface Workload {
   labels: Record<string, string>;
 }
 
-function selected(p: AuthorizationPolicy, labels: Record<string, string>): boolean {
+/** What AuthorizationPolicy and RequestAuthentication share: how they pick workloads. */
+type Targetable = Pick<AuthorizationPolicy, 'selector' | 'targetRef' | 'targetRefs'>;
+
+function selected(p: Targetable, labels: Record<string, string>): boolean {
   return Object.entries(p.selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
 }
 
-function targetRefs(p: AuthorizationPolicy) {
+function targetRefs(p: Targetable) {
   return p.targetRefs?.length ? p.targetRefs : p.targetRef ? [p.targetRef] : [];
 }
 
-function attaches(policy: Resource<AuthorizationPolicy>, w: Workload): boolean {
+/** Istio's ShouldAttachPolicy for sidecars and gateways (waypoints are not supported). */
+function attaches(policy: Resource<Targetable>, w: Workload): boolean {
   const refs = targetRefs(policy.spec);
   const gateway = w.labels[GATEWAY_NAME_LABEL];
   if (gateway === undefined) return refs.length === 0 && selected(policy.spec, w.labels);
   // ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY (default true) lets selectors reach gateways too.
-  if (!refs.length) return process.env.ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY !== 'false' && selected(policy.spec, w.labels);
+  if (!refs.length) return envBool(process.env.ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, true) && selected(policy.spec, w.labels);
   if (policy.meta.namespace !== w.namespace) return false;
   return refs.some((r) => {
     const sameNamespace = !r.namespace || r.namespace === w.namespace;
@@ -82,5 +87,16 @@ export function policiesFor(all: readonly Resource<AuthorizationPolicy>[], rootN
       else out.allow.push(policy);
     }
   }
+  return out;
+}
+
+/**
+ * The JWT rules of the RequestAuthentications (`all` in creation order) that apply to the
+ * workload: its namespace's, then the root namespace's, as Istio looks them up.
+ */
+export function jwtRulesFor(all: readonly Resource<RequestAuthentication>[], rootNamespace: string, w: Workload): JWTRule[] {
+  const namespaces = rootNamespace === w.namespace ? [w.namespace] : [w.namespace, rootNamespace];
+  const out: JWTRule[] = [];
+  for (const ns of namespaces) for (const p of all) if (p.meta.namespace === ns && attaches(p, w)) out.push(...(p.spec.jwtRules ?? []));
   return out;
 }

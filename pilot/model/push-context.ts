@@ -4,7 +4,8 @@ import type { ConfigStore } from '../config/store.js';
 import { derivedConfigFor, withDerived, type IngressSettings } from '../config/kube-conversion/index.js';
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
-import type { AuthorizationPolicy, PeerAuthentication } from '../config/schema/security.js';
+import type { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from '../config/schema/security.js';
+import { NO_JWKS, type JwksSnapshot } from './jwks.js';
 import { byCreation } from './authorization.js';
 import type { ServiceIndex } from '../registry/index.js';
 import { hostMatches, hostSpecificity, resolveShortname } from './host.js';
@@ -48,6 +49,9 @@ export class PushContext {
   readonly peerAuthentications: readonly Resource<PeerAuthentication>[];
   /** Oldest first, as Istio orders them (the order of rules within an RBAC filter follows it). */
   readonly authorizationPolicies: readonly Resource<AuthorizationPolicy>[];
+  readonly requestAuthentications: readonly Resource<RequestAuthentication>[];
+  /** JWKS istiod fetched for RequestAuthentication rules, as they were when this push began. */
+  readonly jwks: JwksSnapshot;
   readonly sidecars: readonly Resource<net.Sidecar>[];
   private readonly scopes = new Map<string, SidecarScope>();
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
@@ -77,9 +81,10 @@ export class PushContext {
     readonly domainSuffix: string,
     readonly registry: ServiceIndex,
     store: ConfigStore,
-    opts: { configDomain?: string; previous?: PushContext; warn?: (message: string) => void } = {},
+    opts: { configDomain?: string; previous?: PushContext; warn?: (message: string) => void; jwks?: JwksSnapshot } = {},
   ) {
     this.warnSink = opts.warn;
+    this.jwks = opts.jwks ?? NO_JWKS;
     this.configDomain = opts.configDomain ?? domainSuffix;
     // Durable output depends on the mesh config and domain besides its key: only carried over while those stay.
     const prev = opts.previous;
@@ -98,6 +103,7 @@ export class PushContext {
     this.gateways = withDerived(store.list<net.Gateway>('Gateway'), derived.gateways);
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.authorizationPolicies = byCreation(store.list<AuthorizationPolicy>('AuthorizationPolicy'));
+    this.requestAuthentications = byCreation(store.list<RequestAuthentication>('RequestAuthentication'));
     this.sidecars = store.list<net.Sidecar>('Sidecar');
     this.vsCanon = new Canon(prev?.vsCanon.table);
     this.virtualServices = mergeDelegates(withDerived(store.list<net.VirtualService>('VirtualService'), derived.virtualServices)).map((r) =>

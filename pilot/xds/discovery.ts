@@ -6,12 +6,15 @@ import type { Registry } from 'prom-client';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ConfigEvent, ConfigStore } from '../config/store.js';
 import { buildServiceIndex } from '../registry/index.js';
+import type { RequestAuthentication } from '../config/schema/security.js';
+import { jwksToFetch, type JwksSource } from '../model/jwks.js';
 import type { MeshConfig } from '../model/mesh.js';
 import { PushContext } from '../model/push-context.js';
 import { proxyFromNode, type Proxy } from '../model/proxy.js';
 import { TYPE } from '../networking/envoy.js';
 import type { GeneratorSet } from '../networking/generator.js';
 import { generatorsFor } from '../networking/generators.js';
+import { jwksFetchMode } from '../networking/authn/jwt.js';
 import { Debouncer, type DebounceOptions } from './debounce.js';
 import { XdsMetrics } from './metrics.js';
 import { planPush } from './push-plan.js';
@@ -24,6 +27,8 @@ export interface DiscoveryOptions {
   debounce: DebounceOptions;
   /** Response bytes buffered towards clients before further responses wait (default: `ISTHMUS_XDS_MAX_BUFFERED_BYTES` or 32 MiB). */
   maxBufferedBytes?: number;
+  /** Fetches the JWKS RequestAuthentications name; absent, rules without inline keys refuse every token. */
+  jwks?: JwksSource;
 }
 
 export class DiscoveryService {
@@ -107,6 +112,11 @@ export class DiscoveryService {
     this.server.closeAll();
   }
 
+  /** Pushes everything again, as after a config change of `kind` (for inputs from outside the config store, such as fetched keys). */
+  requestPush(kind: string): void {
+    this.debouncer.push({ changed: new Set(), kinds: new Set([kind]) });
+  }
+
   /** Resolves once a push that started after this call has been sent to every proxy. */
   nextPush(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -120,7 +130,12 @@ export class DiscoveryService {
     const version = `${new Date().toISOString()}/${++this.pushCount}`;
     const registry = buildServiceIndex(this.store, { domainSuffix: this.opts.domainSuffix }, previous?.registry);
     const warn = (message: string) => this.log.warn({ version }, message);
-    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous, warn });
+    const jwks = this.opts.jwks;
+    if (jwks) {
+      const specs = this.store.list<RequestAuthentication>('RequestAuthentication').map((r) => r.spec);
+      jwks.sync(jwksToFetch(specs, jwksFetchMode(process.env.PILOT_JWT_ENABLE_REMOTE_JWKS) === 'envoy'));
+    }
+    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous, warn, jwks: jwks?.snapshot() });
   }
 
   private push(event: ConfigEvent, firstEventAt: number): void {

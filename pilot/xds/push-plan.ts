@@ -9,13 +9,16 @@ import { TYPE } from '../networking/envoy.js';
 import { serviceIdentities } from '../networking/upstream-tls.js';
 
 export interface PushPlan {
-  /** `full`: every watched type; `routes`: LDS and RDS; `eds`: endpoints only (except the proxies listed). */
-  scope: 'full' | 'routes' | 'eds';
+  /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed). */
+  scope: 'full' | 'routes' | 'listeners' | 'eds';
   /** Types to regenerate for a proxy; undefined: all it watches. */
   select?: (proxy: Proxy) => ReadonlySet<string> | undefined;
 }
 
 const ROUTES = new Set<string>([TYPE.listener, TYPE.route]);
+const LISTENERS = new Set<string>([TYPE.listener]);
+/** Kinds that only shape the filters of listeners (and fetched JWKS, pushed as RequestAuthentication). */
+const LISTENER_FILTER_KINDS = new Set(['AuthorizationPolicy', 'RequestAuthentication']);
 const ENDPOINTS = new Set<string>([TYPE.endpoint]);
 const NOTHING: ReadonlySet<string> = new Set<string>();
 
@@ -123,6 +126,10 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
       scope: 'routes',
       select: (proxy) => (proxy.type === 'router' || scopeChanged(proxy) ? undefined : depends(proxy) ? ROUTES : NOTHING),
     };
+  }
+  if (kinds.every((k) => LISTENER_FILTER_KINDS.has(k))) {
+    // Authorization and JWT filters live in listeners only, for every kind of proxy.
+    return { scope: 'listeners', select: () => LISTENERS };
   }
   if (kinds.every((k) => ENDPOINT_KINDS.has(k))) {
     const change = endpointChange(prev, next);

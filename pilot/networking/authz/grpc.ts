@@ -1,6 +1,7 @@
 // Authorization for xDS-enabled gRPC servers, as Istio's grpcgen builds it: gRPC's RBAC filter
 // knows only ALLOW and DENY, so AUDIT and CUSTOM policies are left out, and there are no shadow
-// rules. A DENY filter comes first, then an ALLOW one.
+// rules, and principals are matched as written (no trust domain aliases). A DENY filter comes
+// first, then an ALLOW one.
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { RBAC_Action, RBACSchema, type RBAC } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
@@ -11,19 +12,16 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { HTTP_RBAC, matchNever } from './builder.js';
 import { RuleModel } from './rule-model.js';
-import { TrustDomainBundle } from './trust-domain.js';
 
 function rules(push: PushContext, action: RBAC_Action, policies: AuthzPolicy[]): RBAC {
   const out = create(RBACSchema, { action, policies: {} });
-  const trustDomains = TrustDomainBundle.forMesh(push.mesh.trustDomain, push.mesh.trustDomainAliases);
   for (const p of policies) {
     const list = p.spec.rules ?? [];
     list.forEach((rule, i) => {
       const name = `${p.namespace}-${p.name}-${i}`;
       try {
-        const model = RuleModel.of(p.namespace, rule);
-        model.withTrustDomains(trustDomains);
-        out.policies[name] = model.generate({ forTcp: false, useAuthenticated: true, action });
+        // As in istiod's grpcgen, principals stay as written: trust domain aliases are not applied.
+        out.policies[name] = RuleModel.of(p.namespace, rule).generate({ forTcp: false, useAuthenticated: true, action });
       } catch (e) {
         push.warn(`authorization: skipped rule ${name} for gRPC servers: ${(e as Error).message}`);
       }

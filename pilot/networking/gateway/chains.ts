@@ -20,7 +20,7 @@ import { hostMatchesEither, hostSubsetOf } from '../../model/host.js';
 import { adsConfigSource } from '../envoy.js';
 import { destinationCluster } from '../route/translate.js';
 import { httpFilters } from '../sidecar/common.js';
-import { workloadAuthz, type WorkloadAuthz } from '../authz/index.js';
+import { securityFilters, type SecurityFilters } from '../security-filters.js';
 import {
   gatewayService,
   type GatewayServerSpec,
@@ -60,11 +60,11 @@ export interface ChainContext {
 }
 
 /** The HTTP connection manager of a gateway chain (Istio's buildGatewayConnectionManager). */
-export function gatewayHcm(statPrefix: string, rds: string, authz: WorkloadAuthz): Filter {
+export function gatewayHcm(statPrefix: string, rds: string, security: SecurityFilters): Filter {
   const hcm = create(HttpConnectionManagerSchema, {
     statPrefix,
     routeSpecifier: { case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: rds } },
-    httpFilters: httpFilters([], authz.http),
+    httpFilters: httpFilters([], security.http),
     useRemoteAddress: true,
     xffNumTrustedHops: 0,
     forwardClientCertDetails: HttpConnectionManager_ForwardClientCertDetails.SANITIZE_SET,
@@ -94,7 +94,7 @@ type RouteDestination = { destination?: net.Destination; weight?: number };
  */
 function networkFilters(ctx: ChainContext, vs: ResolvedVirtualService, routes: RouteDestination[], serverPort: number): Filter[] {
   const proxy = tcpProxyFilters(ctx, vs, routes, serverPort);
-  return proxy.length ? [...workloadAuthz(ctx.push, ctx.proxy).tcp, ...proxy] : [];
+  return proxy.length ? [...securityFilters(ctx.push, ctx.proxy).tcp, ...proxy] : [];
 }
 
 function tcpProxyFilters(ctx: ChainContext, vs: ResolvedVirtualService, routes: RouteDestination[], serverPort: number): Filter[] {
@@ -231,7 +231,7 @@ function tcpServerChains(ctx: ChainContext, gs: GatewayServer, listenerPort: num
 /** The chains of one server port's servers, in server order. */
 export function serverPortChains(ctx: ChainContext, sp: ServerPort, servers: MergedServers, defaultStatPrefix: string): ChainOpts[] {
   if (isHttpProtocol(parseProtocol(sp.protocol))) {
-    return [{ rds: servers.routeName, networkFilters: [gatewayHcm(defaultStatPrefix, servers.routeName, workloadAuthz(ctx.push, ctx.proxy))] }];
+    return [{ rds: servers.routeName, networkFilters: [gatewayHcm(defaultStatPrefix, servers.routeName, securityFilters(ctx.push, ctx.proxy))] }];
   }
   const out: ChainOpts[] = [];
   for (const gs of servers.servers) {
@@ -241,7 +241,7 @@ export function serverPortChains(ctx: ChainContext, sp: ServerPort, servers: Mer
         sniHosts: ctx.merged.tlsServerInfo.get(gs)?.sniHosts ?? [],
         tlsContext: gatewayTlsContext(gs.server, false),
         rds,
-        networkFilters: [gatewayHcm(gs.server.name || defaultStatPrefix, rds, workloadAuthz(ctx.push, ctx.proxy))],
+        networkFilters: [gatewayHcm(gs.server.name || defaultStatPrefix, rds, securityFilters(ctx.push, ctx.proxy))],
       });
     } else {
       out.push(...tcpServerChains(ctx, gs, sp.number));

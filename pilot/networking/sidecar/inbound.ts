@@ -32,7 +32,7 @@ import { listenerFilter, socketAddress, WILDCARD } from './common.js';
 import { proxyServiceInstances } from './instances.js';
 import { listenerProtocol, PLAINTEXT_HTTP_ALPNS } from './outbound.js';
 import type { NamedResource } from '../generator.js';
-import { NO_AUTHZ, workloadAuthz, type WorkloadAuthz } from '../authz/index.js';
+import { NO_SECURITY_FILTERS, securityFilters, type SecurityFilters } from '../security-filters.js';
 
 export const VIRTUAL_INBOUND_PORT = 15006;
 const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
@@ -117,7 +117,7 @@ function inboundRoute(cc: ChainConfig) {
 }
 
 /** The connection manager of an inbound HTTP chain, without the route's decorator (the one part naming the service). */
-function inboundHcm(cc: ChainConfig, authz: WorkloadAuthz) {
+function inboundHcm(cc: ChainConfig, security: SecurityFilters) {
   const routeConfig = create(RouteConfigurationSchema, {
     name: cc.clusterName,
     virtualHosts: [{ name: `inbound|http|${cc.servicePort}`, domains: ['*'], routes: [inboundRoute(cc)] }],
@@ -126,7 +126,7 @@ function inboundHcm(cc: ChainConfig, authz: WorkloadAuthz) {
   return create(HttpConnectionManagerSchema, {
     statPrefix: cc.passthrough ? cc.clusterName : `inbound_${WILDCARD}_${cc.targetPort}`,
     routeSpecifier: { case: 'routeConfig', value: routeConfig },
-    httpFilters: [...authz.http, create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
+    httpFilters: [...security.http, create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
     http2ProtocolOptions: cc.protocol === 'HTTP2' || cc.protocol === 'GRPC' ? {} : undefined,
   });
 }
@@ -138,12 +138,12 @@ function inboundHcm(cc: ChainConfig, authz: WorkloadAuthz) {
  */
 const hcmTemplates = new Map<string, ReturnType<typeof inboundHcm>>();
 
-function httpFilters(cc: ChainConfig, authz: WorkloadAuthz) {
-  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}|${authz.key}`;
+function httpFilters(cc: ChainConfig, security: SecurityFilters) {
+  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}|${security.key}`;
   let template = hcmTemplates.get(key);
   if (!template) {
     if (hcmTemplates.size > 1024) hcmTemplates.clear();
-    hcmTemplates.set(key, (template = inboundHcm(cc, authz)));
+    hcmTemplates.set(key, (template = inboundHcm(cc, security)));
   }
   const rc = template.routeSpecifier.value as RouteConfiguration;
   const vh = rc.virtualHosts[0]!;
@@ -153,9 +153,9 @@ function httpFilters(cc: ChainConfig, authz: WorkloadAuthz) {
 }
 
 /** A tcp_proxy to the cluster, behind the workload's authorization filters. */
-function tcpFilters(cluster: string, authz: WorkloadAuthz) {
+function tcpFilters(cluster: string, security: SecurityFilters) {
   const proxy = create(TcpProxySchema, { statPrefix: cluster, clusterSpecifier: { case: 'cluster', value: cluster } });
-  return [...authz.tcp, create(FilterSchema, { name: 'envoy.filters.network.tcp_proxy', configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } })];
+  return [...security.tcp, create(FilterSchema, { name: 'envoy.filters.network.tcp_proxy', configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, proxy) } })];
 }
 
 /** After TLS termination HTTPS carries HTTP and TLS carries TCP. */
@@ -163,7 +163,7 @@ function afterTlsTermination(p: Protocol): Protocol {
   return p === 'HTTPS' ? 'HTTP' : p === 'TLS' ? 'TCP' : p;
 }
 
-function chainsFor(cc: ChainConfig, mode: MtlsMode, authz: WorkloadAuthz): FilterChain[] {
+function chainsFor(cc: ChainConfig, mode: MtlsMode, security: SecurityFilters): FilterChain[] {
   if (cc.tls && mode === 'DISABLE') {
     // The Sidecar's own TLS replaces mesh mTLS on this port.
     const terminated = { ...cc, protocol: afterTlsTermination(cc.protocol) };
@@ -172,7 +172,7 @@ function chainsFor(cc: ChainConfig, mode: MtlsMode, authz: WorkloadAuthz): Filte
       create(FilterChainSchema, {
         name: chainName(terminated, protocol),
         filterChainMatch: create(FilterChainMatchSchema, { transportProtocol: 'tls', destinationPort: cc.targetPort }),
-        filters: protocol === 'HTTP' ? httpFilters(terminated, authz) : tcpFilters(cc.clusterName, authz),
+        filters: protocol === 'HTTP' ? httpFilters(terminated, security) : tcpFilters(cc.clusterName, security),
         transportSocket: downstreamTlsSocket(serverTlsContext(cc.tls)),
       }),
     ];
@@ -189,7 +189,7 @@ function chainsFor(cc: ChainConfig, mode: MtlsMode, authz: WorkloadAuthz): Filte
         transportProtocol: opt.transport,
         destinationPort: cc.targetPort > 0 ? cc.targetPort : undefined,
       }),
-      filters: opt.protocol === 'HTTP' ? (http ??= httpFilters(cc, authz)) : (tcp ??= tcpFilters(cc.clusterName, authz)),
+      filters: opt.protocol === 'HTTP' ? (http ??= httpFilters(cc, security)) : (tcp ??= tcpFilters(cc.clusterName, security)),
       transportSocket: opt.tls && mode !== 'DISABLE' ? downstreamTlsSocket(inboundMtlsContext(opt.protocol)) : undefined,
     }),
   );
@@ -214,12 +214,12 @@ function serviceChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] {
   return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
 }
 
-function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts: Set<number>, authz: WorkloadAuthz): FilterChain[] {
+function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts: Set<number>, security: SecurityFilters): FilterChain[] {
   // Traffic sent to the inbound port itself is a loop: dropped, whatever the policies say.
   const blackhole = create(FilterChainSchema, {
     name: 'virtualInbound-blackhole',
     filterChainMatch: { destinationPort: VIRTUAL_INBOUND_PORT },
-    filters: tcpFilters(BLACKHOLE_CLUSTER, NO_AUTHZ),
+    filters: tcpFilters(BLACKHOLE_CLUSTER, NO_SECURITY_FILTERS),
   });
   const out = [blackhole];
   // The whole-workload mode for any port, then port-level modes for ports no service declares.
@@ -227,7 +227,7 @@ function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts:
   for (const [port, mode] of [...mtls.perPort].sort(([a], [b]) => a - b)) if (!servicePorts.has(port)) settings.push({ port, mode });
   for (const s of settings) {
     const cc: ChainConfig = { clusterName: INBOUND_PASSTHROUGH_CLUSTER, bind: WILDCARD, servicePort: 0, targetPort: s.port, protocol: 'UnsupportedProtocol', hostname: '', passthrough: true };
-    out.push(...chainsFor(cc, s.mode, authz));
+    out.push(...chainsFor(cc, s.mode, security));
   }
   void push;
   return out;
@@ -304,7 +304,7 @@ export function isGlobalUnicast(ip: string): boolean {
 export function virtualInboundListener(push: PushContext, proxy: Proxy): Listener {
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
-  return buildVirtualInbound(push, mtls, configs, workloadAuthz(push, proxy));
+  return buildVirtualInbound(push, mtls, configs, securityFilters(push, proxy));
 }
 
 /**
@@ -316,18 +316,18 @@ export function virtualInboundResource(push: PushContext, proxy: Proxy): NamedRe
   const mtls = effectiveMtls(push.peerAuthentications, push.mesh.rootNamespace, proxy.namespace, proxy.labels);
   const configs = sidecarChainConfigs(push, proxy) ?? serviceChainConfigs(push, proxy);
   const modes = mtlsKey(mtls);
-  const authz = workloadAuthz(push, proxy);
+  const security = securityFilters(push, proxy);
   // Keyed by value (modes, authorization policies and chain configs), so the listener also
   // outlives the push: the next push's proxies of an unchanged workload get it without
   // rebuilding (see PushContext.durable).
-  return push.durable(`lds/virtualInbound|${modes}|${authz.key}|${JSON.stringify(configs)}`, () => {
+  return push.durable(`lds/virtualInbound|${modes}|${security.key}|${JSON.stringify(configs)}`, () => {
     // The passthrough chains depend only on the mTLS modes, policies and service ports: every
     // workload of one kind has the same, so they are built (and encoded, see packWithItems) once.
     const ports = new Set(configs.map((c) => c.targetPort));
-    const passthrough = push.durable(`lds/virtualInbound/passthrough|${modes}|${authz.key}|${[...ports].sort((a, b) => a - b).join(',')}`, () =>
-      passthroughChains(push, mtls, ports, authz),
+    const passthrough = push.durable(`lds/virtualInbound/passthrough|${modes}|${security.key}|${[...ports].sort((a, b) => a - b).join(',')}`, () =>
+      passthroughChains(push, mtls, ports, security),
     );
-    const listener = buildVirtualInbound(push, mtls, configs, authz, passthrough);
+    const listener = buildVirtualInbound(push, mtls, configs, security, passthrough);
     return { name: VIRTUAL_INBOUND_LISTENER, resource: packWithItems(ListenerSchema, { ...listener, filterChains: [] }, ListenerSchema.field.filterChains, listener.filterChains) };
   });
 }
@@ -340,10 +340,10 @@ function buildVirtualInbound(
   push: PushContext,
   mtls: EffectiveMtls,
   configs: ChainConfig[],
-  authz: WorkloadAuthz,
-  passthrough = passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort)), authz),
+  security: SecurityFilters,
+  passthrough = passthroughChains(push, mtls, new Set(configs.map((c) => c.targetPort)), security),
 ): Listener {
-  const chains = [...passthrough, ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort), authz))];
+  const chains = [...passthrough, ...configs.flatMap((cc) => chainsFor(cc, mtlsForPort(mtls, cc.targetPort), security))];
   return create(ListenerSchema, {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
