@@ -18,6 +18,15 @@ export function formatTrace(t: TraceReport): string {
   out.push(`Address:  ${req.address} (${req.addressFrom})`);
   const headers = Object.entries(req.headers);
   if (headers.length) out.push(`Headers:  ${headers.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+  const caller = req.caller;
+  if (caller) {
+    const who = [
+      caller.principal && `principal ${caller.principal}${req.tls === 'mtls' ? '' : ' (not seen: the call is not mTLS)'}`,
+      caller.address && `from ${caller.address}`,
+      caller.jwtClaims && `JWT ${JSON.stringify(caller.jwtClaims)}`,
+    ];
+    out.push(`Caller:   ${who.filter(Boolean).join(', ')}`);
+  }
   out.push('');
 
   const rows: string[][] = [['STEP', 'MATCHED', 'HOW', 'FROM']];

@@ -34,10 +34,24 @@ interface TraceOptions {
   http2?: boolean;
   inbound?: boolean;
   address?: string;
+  principal?: string;
+  sourceIp?: string;
+  jwtClaims?: string;
   output: 'table' | 'json' | 'yaml';
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+function parseClaims(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`--jwt-claims: not JSON: ${(e as Error).message}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('--jwt-claims: expected a JSON object, e.g. {"iss":"https://issuer","sub":"alice"}');
+  return v as Record<string, unknown>;
+}
 
 async function offline(dir: string, domain: string, selector: ProxySelector, request: TraceRequest): Promise<TraceReport> {
   const root = resolve(dir);
@@ -67,6 +81,9 @@ async function remote(addr: string, selector: ProxySelector, request: TraceReque
   set('alpn', request.alpn);
   set('protocol', request.protocol);
   set('address', request.address);
+  set('principal', request.principal);
+  set('sourceAddress', request.sourceAddress);
+  if (request.jwtClaims) set('jwtClaims', JSON.stringify(request.jwtClaims));
   if (request.inbound) set('inbound', 'true');
   let res: Response;
   try {
@@ -103,6 +120,9 @@ export function xTraceCommand(): Command {
     .option('--http2', 'HTTP/2 (h2c or h2) instead of HTTP/1.1', false)
     .option('--inbound', 'trace the request arriving at the proxy (its inbound side) instead of leaving it', false)
     .option('--address <ip>', 'destination IP, when the host does not resolve to a service VIP')
+    .option('--principal <identity>', "the caller's identity for authorization (cluster.local/ns/NS/sa/SA), seen on --mtls calls")
+    .option('--source-ip <ip>', "the caller's address, for authorization on source IPs")
+    .option('--jwt-claims <json>', 'the payload of a valid JWT the request carries, for authorization on request principals and claims')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .action(async (args: string[], o: TraceOptions) => {
       if (args.length > 2) throw new Error(`expected [PROXY] URL, got ${args.length} arguments: ${args.join(' ')}`);
@@ -122,6 +142,9 @@ export function xTraceCommand(): Command {
         protocol: o.protocol ?? (o.http2 ? 'http2' : undefined),
         inbound: o.inbound,
         address: o.address,
+        principal: o.principal,
+        sourceAddress: o.sourceIp,
+        jwtClaims: o.jwtClaims === undefined ? undefined : parseClaims(o.jwtClaims),
       };
       const report = o.configDir ? await offline(o.configDir, o.domain, selector, request) : await remote(o.isthmusd, selector, request);
       if (o.output === 'json') process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -55,6 +55,16 @@ export function traceHandler(deps: TraceDeps): (req: IncomingMessage, url: URL) 
     if (protocol && !PROTOCOLS.has(protocol)) return bad(`protocol must be one of http, http2, tcp (got ${JSON.stringify(protocol)})`);
     const type = q.get('type') ?? undefined;
     if (type && type !== 'sidecar' && type !== 'router') return bad(`type must be sidecar or router (got ${JSON.stringify(type)})`);
+    let claims: Record<string, unknown> | undefined;
+    const rawClaims = q.get('jwtClaims');
+    if (rawClaims) {
+      try {
+        claims = JSON.parse(rawClaims) as Record<string, unknown>;
+      } catch {
+        return bad('jwtClaims must be a JSON object');
+      }
+      if (!claims || typeof claims !== 'object' || Array.isArray(claims)) return bad('jwtClaims must be a JSON object');
+    }
     try {
       const push = deps.discovery.pushContext;
       const connected = deps.discovery.server.list().map((c) => c.session);
@@ -74,6 +84,9 @@ export function traceHandler(deps: TraceDeps): (req: IncomingMessage, url: URL) 
         protocol: protocol as CallProtocol | undefined,
         inbound: q.get('inbound') === 'true' || q.get('inbound') === '1',
         address: q.get('address') ?? undefined,
+        principal: q.get('principal') ?? undefined,
+        sourceAddress: q.get('sourceAddress') ?? undefined,
+        jwtClaims: claims,
       };
       return traceRequest(push, proxy, request, deps.discovery.generatorsFor(proxy));
     } catch (e) {

@@ -30,6 +30,10 @@ export interface Call {
   /** Source address and port, for filter chains that match on the source (Envoy fidelity only). */
   sourceAddress?: string;
   sourcePort?: number;
+  /** The caller's identity (SPIFFE URI SAN of its certificate), seen by authorization on mTLS calls. */
+  sourcePrincipal?: string;
+  /** The payload of a JWT the call carries, taken as verified (authorization reads its claims). */
+  jwtClaims?: Record<string, unknown>;
 }
 
 /** Istio's simulation errors, by the names of its sentinels. */
@@ -45,6 +49,8 @@ export const SIM_ERRORS = {
   ErrMTLSError: 'invalid mTLS',
   /** Not one of Istio's sentinels: `Run` returns it for a plaintext call with an ALPN. */
   ErrInvalidCall: 'invalid call, ALPN can only be sent in TLS requests',
+  /** Not one of Istio's sentinels (Istio's simulation does not run RBAC): Envoy's 403 body, or a closed connection. */
+  ErrAccessDenied: 'RBAC: access denied',
 } as const;
 
 export type SimErrorName = keyof typeof SIM_ERRORS;
@@ -66,6 +72,7 @@ export type StepKind =
   | 'filter chain'
   | 'tls'
   | 'network filter'
+  | 'authorization'
   | 'route config'
   | 'virtual host'
   | 'route'

@@ -38,6 +38,12 @@ export interface TraceRequest {
   inbound?: boolean;
   /** Destination IP, when the host does not resolve to a service VIP. */
   address?: string;
+  /** The caller's identity (`cluster.local/ns/NS/sa/SA` or a SPIFFE URI), for authorization on mTLS calls. */
+  principal?: string;
+  /** The caller's address, for authorization on source IPs. */
+  sourceAddress?: string;
+  /** The payload of a valid JWT the request carries, for authorization on request principals and claims. */
+  jwtClaims?: Record<string, unknown>;
 }
 
 export interface ConfigRef {
@@ -90,6 +96,8 @@ export interface TraceReport {
     /** How the destination address was chosen. */
     addressFrom: string;
     headers: Record<string, string>;
+    /** Who calls, as authorization sees it. */
+    caller?: { principal?: string; address?: string; jwtClaims?: Record<string, unknown> };
   };
   /** Istio's simulation.Result fields. */
   result: { error: SimError | null; listener: string; filterChain: string; routeConfig: string; virtualHost: string; route: string; cluster: string; action?: string };
@@ -234,6 +242,9 @@ function parseRequest(push: PushContext, proxy: Proxy, req: TraceRequest, notes:
     method,
     headers,
     callMode: req.inbound ? 'inbound' : 'outbound',
+    sourcePrincipal: req.principal,
+    sourceAddress: req.sourceAddress,
+    jwtClaims: req.jwtClaims,
   };
   return {
     call,
@@ -251,6 +262,7 @@ function parseRequest(push: PushContext, proxy: Proxy, req: TraceRequest, notes:
       direction: req.inbound ? 'inbound' : 'outbound',
       addressFrom,
       headers,
+      ...(req.principal || req.sourceAddress || req.jwtClaims ? { caller: { principal: req.principal, address: req.sourceAddress, jwtClaims: req.jwtClaims } } : {}),
     },
   };
 }
@@ -409,6 +421,12 @@ function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: 
       }
       case 'cluster':
         s.resources.push(...clusterResources(push, proxy, config.clusters.find((c) => c.name === s.name), s.name));
+        break;
+      case 'authorization':
+        // Istio names RBAC policies after the AuthorizationPolicy rule they come from.
+        for (const m of s.detail.matchAll(/ns\[([^\]]+)\]-policy\[([^\]]+)\]-rule\[(\d+)\]/g)) {
+          s.resources.push(ref({ kind: 'AuthorizationPolicy', namespace: m[1]!, name: m[2]! }, `rule ${m[3]}`));
+        }
         break;
       default:
     }

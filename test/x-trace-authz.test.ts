@@ -1,0 +1,127 @@
+// `x trace` runs the RBAC filters isthmusd generates: a request a policy denies stops there with
+// the policy named; the caller's identity, address and JWT claims decide ALLOW rules; TCP
+// chains are checked too. Offline CLI runs check the flags and the exit code.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { traceRequest, type TraceRequest } from '../pilot/simulation/trace.js';
+import { ROOT } from './support/isthmusd.js';
+import { pushFromYaml } from './support/push.js';
+import { REVIEWS_ENTRY, reviewsSidecar } from './support/security-fixtures.js';
+
+const POLICIES = `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: DENY
+  rules: [{to: [{operation: {ports: ["9080"], paths: ["/admin/*"]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: allow-callers, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/default/sa/frontend"]}}]
+  - from: [{source: {requestPrincipals: ["https://issuer.example.com/alice"]}}]
+  - from: [{source: {ipBlocks: ["192.0.2.0/24"]}}]
+    to: [{operation: {ports: ["3306"]}}]
+`;
+
+const push = pushFromYaml(`${REVIEWS_ENTRY}\n---\n${POLICIES}`);
+const proxy = reviewsSidecar();
+const trace = (req: Partial<TraceRequest>) => traceRequest(push, proxy, { url: 'http://reviews.default.svc.cluster.local:9080/', inbound: true, ...req });
+
+describe('x trace: authorization', () => {
+  it('stops a request a DENY policy matches, naming the policy and rule', () => {
+    const t = trace({ url: 'http://reviews.default.svc.cluster.local:9080/admin/users', tls: 'mtls', principal: 'cluster.local/ns/default/sa/frontend' });
+    assert.equal(t.result.error?.name, 'ErrAccessDenied');
+    const deny = t.steps.find((s) => s.step === 'authorization' && s.detail.startsWith('DENY'))!;
+    assert.match(deny.detail, /policy ns\[default\]-policy\[deny-admin\]-rule\[0\] matches: DENIED/);
+    assert.deepEqual(deny.resources, [{ kind: 'AuthorizationPolicy', namespace: 'default', name: 'deny-admin', role: 'rule 0' }]);
+    assert.equal(t.result.route, '', 'a denied request is never routed');
+  });
+
+  it('lets an ALLOW policy decide by the caller: mTLS identity, JWT claims, source address', () => {
+    const allowed = trace({ tls: 'mtls', principal: 'cluster.local/ns/default/sa/frontend' });
+    assert.equal(allowed.result.error, null);
+    assert.equal(allowed.result.cluster, 'inbound|9080||');
+    assert.ok(allowed.steps.some((s) => s.step === 'authorization' && /ALLOW rules: policy ns\[default\]-policy\[allow-callers\]-rule\[0\] matches: allowed/.test(s.detail)));
+
+    // The same identity claimed over plaintext is no identity at all.
+    assert.equal(trace({ principal: 'cluster.local/ns/default/sa/frontend' }).result.error?.name, 'ErrAccessDenied');
+    assert.equal(trace({ tls: 'mtls', principal: 'cluster.local/ns/default/sa/other' }).result.error?.name, 'ErrAccessDenied');
+
+    assert.equal(trace({ jwtClaims: { iss: 'https://issuer.example.com', sub: 'alice' } }).result.error, null);
+    assert.equal(trace({ jwtClaims: { iss: 'https://issuer.example.com', sub: 'bob' } }).result.error?.name, 'ErrAccessDenied');
+  });
+
+  it('checks TCP chains with the network RBAC filter', () => {
+    const tcp = (sourceAddress: string) => trace({ url: 'tcp://reviews.default.svc.cluster.local:3306', sourceAddress });
+    const ok = tcp('192.0.2.7');
+    assert.equal(ok.result.error, null);
+    assert.equal(ok.result.cluster, 'inbound|3306||');
+    const denied = tcp('198.51.100.7');
+    assert.equal(denied.result.error?.name, 'ErrAccessDenied');
+    assert.ok(denied.steps.some((s) => s.step === 'authorization' && s.name === 'envoy.filters.network.rbac'));
+    // As in Istio, a DENY rule on HTTP-only fields alone keeps only what TCP can check: it denies every connection.
+    const pathsOnly = pushFromYaml(`${REVIEWS_ENTRY}\n---\n${POLICIES.replace('ports: ["9080"], ', '')}`);
+    const all = traceRequest(pathsOnly, proxy, { url: 'tcp://reviews.default.svc.cluster.local:3306', inbound: true, sourceAddress: '192.0.2.7' });
+    assert.equal(all.result.error?.name, 'ErrAccessDenied');
+    assert.match(all.result.error!.detail!, /deny-admin/);
+  });
+
+  it('adds no authorization steps where no policy applies', () => {
+    const open = traceRequest(pushFromYaml(REVIEWS_ENTRY), proxy, { url: 'http://reviews.default.svc.cluster.local:9080/admin/users', inbound: true });
+    assert.equal(open.result.error, null);
+    assert.ok(!open.steps.some((s) => s.step === 'authorization'));
+  });
+});
+
+describe('isthmusctl x trace with authorization flags (offline)', function () {
+  this.timeout(30000);
+  let dir: string;
+  const run = promisify(execFile);
+  const ctl = (...args: string[]) =>
+    run(process.execPath, [`${ROOT}/bin/isthmusctl`, 'x', 'trace', '-d', dir, ...args], { cwd: ROOT }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'isthmus-trace-authz-'));
+    cpSync(join(ROOT, 'examples'), dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'authz.yaml'),
+      `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: only-sleep, namespace: default}
+spec:
+  selector: {matchLabels: {app: echo}}
+  rules: [{from: [{source: {principals: ["cluster.local/ns/default/sa/sleep"]}}]}]
+`,
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 1 with the denying filter in the table, and 0 for the allowed caller', async () => {
+    const denied = await ctl('echo-v1-5d8f7.default', 'grpc://echo:7070/x', '--inbound', '--mtls', '--principal', 'cluster.local/ns/default/sa/intruder');
+    assert.equal(denied.code, 1, denied.stderr);
+    assert.match(denied.stdout, /^Caller: +principal cluster\.local\/ns\/default\/sa\/intruder$/m);
+    assert.match(denied.stdout, /^ *authorization +envoy\.filters\.http\.rbac +ALLOW rules: no policy matches \(ns\[default\]-policy\[only-sleep\]-rule\[0\]\): DENIED \(403\) +AuthorizationPolicy default\/only-sleep \(rule 0\)$/m);
+    assert.match(denied.stdout, /^Result: +FAILED ErrAccessDenied: RBAC: access denied/m);
+    const allowed = await ctl('echo-v1-5d8f7.default', 'grpc://echo:7070/x', '--inbound', '--mtls', '--principal', 'cluster.local/ns/default/sa/sleep', '-o', 'json');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    const report = JSON.parse(allowed.stdout) as { result: { error: unknown }; steps: { step: string; resources: { name: string }[] }[] };
+    assert.equal(report.result.error, null);
+    assert.deepEqual(report.steps.filter((s) => s.step === 'authorization').flatMap((s) => s.resources.map((r) => r.name)), ['only-sleep']);
+    const bad = await ctl('echo-v1-5d8f7.default', 'grpc://echo:7070/x', '--inbound', '--jwt-claims', '[1]');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--jwt-claims: expected a JSON object/);
+  });
+});
