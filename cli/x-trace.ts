@@ -16,6 +16,7 @@ import type { CallProtocol, TlsMode } from '../pilot/simulation/call.js';
 import { traceRequest, type TraceReport, type TraceRequest } from '../pilot/simulation/trace.js';
 import { resolveProxy, type ProxySelector } from '../pilot/simulation/workload.js';
 import { formatTrace } from './x-trace-format.js';
+import { xAuthzCommand } from './x-authz.js';
 
 interface TraceOptions {
   configDir?: string;
@@ -157,5 +158,5 @@ export function xTraceCommand(): Command {
 
 /** `isthmusctl x`: experimental commands, as in istioctl. */
 export function xCommand(): Command {
-  return new Command('x').alias('experimental').description('Experimental commands that may be modified or deprecated').addCommand(xTraceCommand());
+  return new Command('x').alias('experimental').description('Experimental commands that may be modified or deprecated').addCommand(xTraceCommand()).addCommand(xAuthzCommand());
 }

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { JwtAuthentication } from '../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
 import { proxyFromNode, type Proxy } from '../pilot/model/proxy.js';
-import { PUBLIC_ONLY_JWKS, type JwksSnapshot } from '../pilot/model/jwks.js';
+import { jwksToFetch, PUBLIC_ONLY_JWKS, type JwksSnapshot } from '../pilot/model/jwks.js';
+import type { RequestAuthentication } from '../pilot/config/schema/security.js';
 import { TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
 import { gatewayGenerators } from '../pilot/networking/gateway/index.js';
@@ -131,6 +132,14 @@ describe('RequestAuthentication as jwt_authn', () => {
     const snapshot: JwksSnapshot = { get: (issuer, uri) => (issuer === 'https://a-issuer.example.com' && uri === 'https://idp.example.com/keys' ? fetched : undefined) };
     const after = jwtConfig(inbound(push(`${MESH}\n---\n${RA}`, snapshot)))!.providers['origins-0']!;
     assert.equal((after.jwksSourceSpecifier.value as { specifier: { value: string } }).specifier.value, fetched);
+  });
+
+  it('reads an empty jwks as none: istiod looks the keys up', () => {
+    const empty = RA.replace(`jwks: '${INLINE_KEYS}'`, "jwks: ''");
+    const p = jwtConfig(inbound(push(`${MESH}\n---\n${empty}`)))!.providers['origins-1']!;
+    assert.equal((p.jwksSourceSpecifier.value as { specifier: { value: string } }).specifier.value, PUBLIC_ONLY_JWKS);
+    const parsed = parseYaml(empty).resources.map((r) => r.spec as RequestAuthentication);
+    assert.deepEqual(jwksToFetch(parsed, false).map((r) => r.issuer).sort(), ['https://a-issuer.example.com', 'https://z-issuer.example.com']);
   });
 
   it('lets Envoy fetch keys from a registered host in envoy and hybrid modes', () => {

@@ -104,6 +104,58 @@ describe('JWKS resolver (real HTTP server on loopback)', function () {
     assert.ok(warnings.some((w) => w.includes('127.0.0.1 is in a blocked CIDR range')), warnings.join('\n'));
   });
 
+  it('refuses IPv4 addresses written as IPv6, and names that resolve to a blocked address when connecting', async () => {
+    routes.set('/keys', [200, JSON.stringify({ keys: [KEY_A] })]);
+    const port = new URL(base).port;
+    // The name resolves to loopback only in the lookup the connection makes.
+    const lookup = ((_host: string, _o: unknown, cb: (e: null, a: { address: string; family: number }[]) => void) => cb(null, [{ address: '127.0.0.1', family: 4 }])) as never;
+    const r = make({ blockedCidrs: ['127.0.0.0/8'], lookup });
+    r.sync([
+      { issuer: 'mapped', jwksUri: `http://[::ffff:127.0.0.1]:${port}/keys`, timeoutSeconds: 1 },
+      { issuer: 'mapped-metadata', jwksUri: 'http://[::ffff:a9fe:a9fe]/latest', timeoutSeconds: 1 },
+      { issuer: 'named', jwksUri: `http://jwks.internal.example:${port}/keys`, timeoutSeconds: 1 },
+    ]);
+    await r.settled();
+    assert.deepEqual(hits, []);
+    assert.ok(warnings.some((w) => w.includes('127.0.0.1 is in a blocked CIDR range') && w.includes('"named"')), warnings.join('\n'));
+    assert.ok(warnings.some((w) => w.includes('is link-local') && w.includes('mapped-metadata')), warnings.join('\n'));
+    assert.ok(warnings.some((w) => w.includes('blocked CIDR') && w.includes('"mapped"')), warnings.join('\n'));
+  });
+
+  it('stops fetching on close, and pushes nothing afterwards', async () => {
+    let answer: (() => void) | undefined;
+    const slow = createServer((_req, res) => (answer = () => res.end(JSON.stringify({ keys: [KEY_A] }))));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      const r = make();
+      r.sync([{ issuer: 'slow', jwksUri: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/keys`, timeoutSeconds: 5 }]);
+      await waitFor(() => answer !== undefined);
+      r.close();
+      answer!();
+      await r.settled();
+      assert.equal(changes, 0);
+      assert.equal(r.snapshot().get('slow', `http://127.0.0.1:${(slow.address() as AddressInfo).port}/keys`), undefined);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+
+  it('drops keys it could not refresh for too long', async () => {
+    routes.set('/keys', [200, JSON.stringify({ keys: [KEY_A] })]);
+    const r = make({ refreshMs: 30, retryFailedMs: 30, evictAfterMs: 150 });
+    r.sync([{ issuer: 'i', jwksUri: `${base}/keys`, timeoutSeconds: 5 }]);
+    await r.settled();
+    routes.set('/keys', [503, 'down']);
+    await waitFor(() => r.snapshot().get('i', `${base}/keys`) === undefined);
+    assert.equal(changes, 2, 'fetched, then dropped');
+  });
+
+  it('takes only ADDRESS/BITS ranges in BLOCKED_CIDRS_IN_JWKS_URIS', () => {
+    make({ blockedCidrs: ['10.0.0.0/', '10.0.0.0/8.5', '10.0.0.1', 'fd00::/8', '10.0.0.0/8'] });
+    assert.deepEqual(warnings.map((w) => JSON.parse(w.slice(w.indexOf('{'))).cidr), ['10.0.0.0/', '10.0.0.0/8.5', '10.0.0.1']);
+  });
+
   it('forgets key sets no rule names any more', async () => {
     routes.set('/keys', [200, JSON.stringify({ keys: [KEY_A] })]);
     const r = make();

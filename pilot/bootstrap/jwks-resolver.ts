@@ -3,9 +3,9 @@
 // PILOT_JWT_ENABLE_REMOTE_JWKS=false mode, so proxies get the keys inline. Fetches run in the
 // background: a push built before a key arrives carries a key nothing verifies against (tokens
 // are refused, never accepted unchecked), and the key's arrival or change triggers a new push.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { jwksKey, type JwksRule, type JwksSnapshot, type JwksSource } from '../model/jwks.js';
+import { parseCidr, type IpRange } from './blocked-addresses.js';
+import { guardedGet, type Lookup } from './guarded-get.js';
 
 export interface JwksResolverOptions {
   /** Called when keys arrived or changed: the next push must carry them. */
@@ -20,7 +20,10 @@ export interface JwksResolverOptions {
   attemptPauseMs?: number;
   /** BLOCKED_CIDRS_IN_JWKS_URIS: ranges never fetched from, besides link-local and cloud metadata addresses. */
   blockedCidrs?: string[];
-  fetch?: typeof fetch;
+  /** Keys that could not be refreshed for this long are dropped (Istio: a week), so a rotated-out key is not trusted forever. */
+  evictAfterMs?: number;
+  /** Name resolution, for tests. */
+  lookup?: Lookup;
 }
 
 interface Entry {
@@ -29,45 +32,11 @@ interface Entry {
   keys?: string;
   inFlight?: Promise<void>;
   failedAt?: number;
+  /** When the keys were last fetched successfully. */
+  fetchedAt?: number;
 }
 
 const OPENID_SUFFIX = '/.well-known/openid-configuration';
-
-/** Addresses a JWKS fetch must never reach: link-local (cloud metadata lives there) and well-known metadata hosts. */
-function blockedAddress(ip: string, extra: readonly { base: bigint; bits: number; v6: boolean }[]): string | undefined {
-  const v6 = isIP(ip) === 6;
-  const lower = ip.toLowerCase();
-  if (!v6 && ip.startsWith('169.254.')) return 'link-local';
-  if (v6 && /^fe[89ab]/.test(lower)) return 'link-local';
-  if (ip === '100.100.100.200' || lower === 'fd00:ec2::254') return 'a known cloud metadata address';
-  const value = toBigInt(ip);
-  for (const c of extra) {
-    if (c.v6 !== v6) continue;
-    const width = v6 ? 128 : 32;
-    if (value >> BigInt(width - c.bits) === c.base >> BigInt(width - c.bits)) return 'in a blocked CIDR range';
-  }
-  return undefined;
-}
-
-function toBigInt(ip: string): bigint {
-  if (isIP(ip) === 4) return ip.split('.').reduce((a, p) => (a << 8n) + BigInt(Number(p)), 0n);
-  const [head, tail = ''] = ip.split('::');
-  const parts = (s: string) => (s ? s.split(':') : []);
-  const h = parts(head!);
-  const t = parts(tail);
-  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return groups.reduce((a, g) => (a << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
-}
-
-function parseCidr(text: string): { base: bigint; bits: number; v6: boolean } | undefined {
-  const [addr, bits] = text.trim().split('/');
-  const family = isIP(addr ?? '');
-  if (!family) return undefined;
-  const max = family === 6 ? 128 : 32;
-  const n = bits === undefined ? max : Number(bits);
-  if (!(n >= 0 && n <= max)) return undefined;
-  return { base: toBigInt(addr!), bits: n, v6: family === 6 };
-}
 
 /** A JSON object with a `keys` array: anything else is refused, so no fetched page ends up in proxy config. */
 function jwksFormatError(body: string): string | undefined {
@@ -98,27 +67,38 @@ function sameKeys(a: string, b: string): boolean {
 
 export class JwksResolver implements JwksSource {
   private readonly entries = new Map<string, Entry>();
-  private readonly blocked: { base: bigint; bits: number; v6: boolean }[];
+  private readonly blocked: IpRange[];
   private readonly timer: NodeJS.Timeout;
-  private readonly fetchFn: typeof fetch;
-  private closed = false;
+  /** Ends in-flight fetches and pauses on close. */
+  private readonly aborter = new AbortController();
 
   constructor(private readonly opts: JwksResolverOptions) {
-    this.fetchFn = opts.fetch ?? fetch;
-    this.blocked = (opts.blockedCidrs ?? []).map((c) => {
+    this.blocked = (opts.blockedCidrs ?? []).flatMap((c) => {
       const parsed = parseCidr(c);
       if (!parsed) opts.log.warn({ cidr: c }, 'ignoring an invalid range in BLOCKED_CIDRS_IN_JWKS_URIS');
-      return parsed;
-    }).filter((c): c is NonNullable<typeof c> => !!c);
+      return parsed ? [parsed] : [];
+    });
+    const refresh = opts.refreshMs ?? 20 * 60_000;
     const retryFailed = opts.retryFailedMs ?? 60_000;
+    const evictAfter = opts.evictAfterMs ?? 7 * 24 * 3600_000;
     let lastRefresh = Date.now();
-    // One timer: failed fetches are retried every `retryFailedMs`, all keys refreshed every `refreshMs`.
+    // One timer: failed fetches are retried every `retryFailedMs`, all keys refreshed every
+    // `refreshMs`, and keys not refreshed for `evictAfterMs` dropped.
     this.timer = setInterval(() => {
       const now = Date.now();
-      const full = now - lastRefresh >= (opts.refreshMs ?? 20 * 60_000);
+      const full = now - lastRefresh >= refresh;
       if (full) lastRefresh = now;
-      for (const e of this.entries.values()) if (full || (e.failedAt !== undefined && now - e.failedAt >= retryFailed)) this.start(e);
-    }, Math.min(retryFailed, opts.refreshMs ?? 20 * 60_000));
+      let evicted = false;
+      for (const e of this.entries.values()) {
+        if (e.keys !== undefined && e.fetchedAt !== undefined && now - e.fetchedAt > evictAfter) {
+          e.keys = undefined;
+          evicted = true;
+          opts.log.warn({ issuer: e.rule.issuer, jwksUri: e.rule.jwksUri }, 'JWKS not refreshed for too long: dropped, tokens for this issuer are refused');
+        }
+        if (full || (e.failedAt !== undefined && now - e.failedAt >= retryFailed)) this.start(e);
+      }
+      if (evicted) opts.onChange();
+    }, Math.min(retryFailed, refresh));
     this.timer.unref();
   }
 
@@ -155,8 +135,12 @@ export class JwksResolver implements JwksSource {
   }
 
   close(): void {
-    this.closed = true;
     clearInterval(this.timer);
+    this.aborter.abort();
+  }
+
+  private get closed(): boolean {
+    return this.aborter.signal.aborted;
   }
 
   private start(e: Entry): void {
@@ -171,8 +155,10 @@ export class JwksResolver implements JwksSource {
       const body = await this.get(uri, timeoutSeconds);
       const bad = jwksFormatError(body);
       if (bad) throw new Error(`content fetched from ${JSON.stringify(uri)} is not a valid JWKS: ${bad}`);
+      // Forgotten meanwhile, or shut down: nothing to push.
+      if (this.closed || this.entries.get(jwksKey(issuer, jwksUri)) !== e) return;
       e.failedAt = undefined;
-      if (this.entries.get(jwksKey(issuer, jwksUri)) !== e) return; // forgotten meanwhile
+      e.fetchedAt = Date.now();
       const changed = e.keys === undefined || !sameKeys(e.keys, body);
       e.keys = body;
       if (changed) {
@@ -180,7 +166,8 @@ export class JwksResolver implements JwksSource {
         this.opts.onChange();
       }
     } catch (err) {
-      // Keys fetched before stay in use; istiod keeps them too.
+      if (this.closed) return;
+      // Keys fetched before stay in use (until evicted); istiod keeps them too.
       e.failedAt = Date.now();
       this.opts.log.warn({ issuer, jwksUri, err: (err as Error).message }, 'JWKS fetch failed: tokens for this issuer are refused until it succeeds');
     }
@@ -193,29 +180,35 @@ export class JwksResolver implements JwksSource {
     return doc.jwks_uri;
   }
 
-  /** GET with retries; refuses addresses a JWKS server must not have. */
+  /** GET with retries; addresses a JWKS server must not have are refused when connecting. */
   private async get(uri: string, timeoutSeconds: number): Promise<string> {
-    const url = new URL(uri);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported scheme in ${JSON.stringify(uri)}`);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addresses = isIP(host) ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-    for (const ip of addresses) {
-      const why = blockedAddress(ip, this.blocked);
-      if (why) throw new Error(`connection blocked: resolved IP ${ip} is ${why}`);
-    }
     const attempts = this.opts.attempts ?? 3;
+    const signal = this.aborter.signal;
     let last: Error | undefined;
-    for (let i = 0; i < attempts; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, this.opts.attemptPauseMs ?? 1000));
+    for (let i = 0; i < attempts && !signal.aborted; i++) {
+      if (i > 0) await pause(this.opts.attemptPauseMs ?? 1000, signal);
       try {
-        const res = await this.fetchFn(uri, { signal: AbortSignal.timeout(timeoutSeconds * 1000), redirect: 'error' });
-        const body = await res.text();
-        if (res.status < 200 || res.status >= 300) throw new Error(`status ${res.status}, message ${JSON.stringify(body).slice(0, 100)}`);
-        return body;
+        return await guardedGet(uri, { timeoutMs: timeoutSeconds * 1000, blocked: this.blocked, signal, lookup: this.opts.lookup });
       } catch (err) {
         last = err as Error;
+        // A blocked address stays blocked: no point asking again.
+        if ((err as { code?: string }).code === 'EBLOCKED' || /connection blocked/.test(last.message)) break;
       }
     }
-    throw last ?? new Error('no attempt made');
+    throw last ?? new Error('closed');
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts; never keeps the process alive. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    t.unref();
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

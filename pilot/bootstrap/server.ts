@@ -20,6 +20,7 @@ import { settingsFromFiles, watchSettingsFiles } from '../../webhook/inject/load
 import { listenGrpc, type GrpcListener } from './grpc-listen.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { JwksResolver } from './jwks-resolver.js';
+import { parseDuration } from '../config/schema/dsl.js';
 
 export interface IsthmusOptions {
   configDir: string;
@@ -97,6 +98,18 @@ async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined,
  */
 const GRPC_SERVER_OPTIONS = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 };
 
+/** PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, a Go duration (default 20m); a bad or non-positive value keeps the default. */
+function refreshInterval(value: string | undefined, log: Logger): number {
+  const DEFAULT_MS = 20 * 60_000;
+  if (value === undefined || value === '') return DEFAULT_MS;
+  const seconds = parseDuration(value);
+  if (seconds === undefined || seconds <= 0) {
+    log.warn({ value }, 'invalid PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, using the default (20m)');
+    return DEFAULT_MS;
+  }
+  return seconds * 1000;
+}
+
 export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   const env = opts.env ?? process.env;
   const log = opts.log;
@@ -113,7 +126,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   const jwks = new JwksResolver({
     onChange: () => discovery?.requestPush('RequestAuthentication'),
     log: log.child({ component: 'jwks' }),
-    refreshMs: envDurationMs(env.PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, 20 * 60_000),
+    refreshMs: refreshInterval(env.PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, log),
     blockedCidrs: (env.BLOCKED_CIDRS_IN_JWKS_URIS ?? '').split(',').filter((c) => c.trim()),
   });
   discovery = new DiscoveryService(

@@ -43,7 +43,8 @@ function keySources(push: PushContext): JwtKeySources {
   return {
     mode: jwksFetchMode(process.env.PILOT_JWT_ENABLE_REMOTE_JWKS),
     localJwks: (issuer, uri) => push.jwks.get(issuer, uri) ?? PUBLIC_ONLY_JWKS,
-    cluster: (host, port) => (servicesOf(push, host).length ? `outbound|${port}||${host}` : undefined),
+    // Istio's LookupCluster: the host must be one service, in one namespace.
+    cluster: (host, port) => (servicesOf(push, host).length === 1 ? `outbound|${port}||${host}` : undefined),
   };
 }
 

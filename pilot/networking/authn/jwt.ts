@@ -60,7 +60,8 @@ function keySource(rule: JWTRule, keys: JwtKeySources): Pick<ProviderInit, 'jwks
   const issuer = rule.issuer ?? '';
   const timeout = duration(rule.timeout?.seconds ?? DEFAULT_FETCH_TIMEOUT_SECONDS);
   const inline = (text: string) => ({ jwksSourceSpecifier: { case: 'localJwks' as const, value: { specifier: { case: 'inlineString' as const, value: text } } } });
-  if (keys.mode === 'istiod' || !rule.jwksUri) return inline(rule.jwks ?? keys.localJwks(issuer, rule.jwksUri ?? ''));
+  // An empty `jwks` is no keys at all (Go's empty string): istiod looks them up instead.
+  if (keys.mode === 'istiod' || !rule.jwksUri) return inline(rule.jwks || keys.localJwks(issuer, rule.jwksUri ?? ''));
   const endpoint = jwksEndpoint(rule.jwksUri);
   const cluster = endpoint && keys.cluster(endpoint.host, endpoint.port);
   if (!cluster && keys.mode === 'hybrid') return inline(keys.localJwks(issuer, rule.jwksUri));

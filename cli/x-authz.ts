@@ -1,0 +1,100 @@
+// `isthmusctl x authz check PROXY`: the AuthorizationPolicies in a proxy's listeners, by action,
+// with how many of each policy's rules are there, in istioctl's table. Reads the listeners
+// isthmusd serves a connected proxy, or an Envoy config dump (`-f`, JSON or YAML).
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { parse } from 'yaml';
+import { debugGet, DEFAULT_ISTHMUSD } from './debug-client.js';
+import { table } from './table.js';
+
+type Json = Record<string, any>;
+
+const HCM = ['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager'];
+const HTTP_RBAC = 'envoy.filters.http.rbac';
+const TCP_RBAC = 'envoy.filters.network.rbac';
+const LISTENERS_DUMP = 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump';
+/** What istioctl calls the rule of an RBAC filter that has no policies (it matches nothing). */
+const ANONYMOUS = '_anonymous_match_nothing_';
+/** Istio's RBAC policy names: `[istio-ext-authz-[PROVIDER-]]ns[NS]-policy[NAME]-rule[N]`. */
+const POLICY_NAME = /ns\[(.+)\]-policy\[(.+)\]-rule\[(.+)\]/;
+const ACTIONS = ['DENY', 'ALLOW', 'LOG', 'CUSTOM'] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** The RBAC filter configs of every chain (HTTP ones inside connection managers, and network ones). */
+function rbacConfigs(listeners: Json[]): Json[] {
+  const out: Json[] = [];
+  for (const l of listeners) {
+    for (const chain of [...(l.filterChains ?? []), ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]) {
+      for (const f of chain.filters ?? []) {
+        if (HCM.includes(f.name)) {
+          for (const hf of f.typedConfig?.httpFilters ?? []) if (hf.name === HTTP_RBAC && hf.typedConfig) out.push(hf.typedConfig);
+        } else if (f.name === TCP_RBAC && f.typedConfig) out.push(f.typedConfig);
+      }
+    }
+  }
+  return out;
+}
+
+/** Rows of `ACTION  AuthorizationPolicy  RULES`: DENY, ALLOW, LOG then CUSTOM, names sorted. */
+export function authzRows(listeners: Json[]): string[][] {
+  const byAction = new Map<Action, Set<string>>();
+  const rules = new Map<string, Set<string>>();
+  const add = (action: Action, policy: string, rule: string) => {
+    if (!byAction.has(action)) byAction.set(action, new Set());
+    byAction.get(action)!.add(policy);
+    if (!rules.has(policy)) rules.set(policy, new Set());
+    rules.get(policy)!.add(rule);
+  };
+  const named = (name: string): [string, string] | undefined => {
+    const m = POLICY_NAME.exec(name);
+    return m ? [`${m[2]}.${m[1]}`, m[3]!] : undefined;
+  };
+  for (const rbac of rbacConfigs(listeners)) {
+    // Proto-JSON leaves out the default action, ALLOW.
+    const action = (rbac.rules?.action ?? 'ALLOW') as Action;
+    const enforced = Object.keys(rbac.rules?.policies ?? {});
+    for (const name of enforced) {
+      const n = named(name);
+      if (n) add(action, ...n);
+    }
+    for (const name of Object.keys(rbac.shadowRules?.policies ?? {})) {
+      const n = name.startsWith('istio-ext-authz-') ? named(name) : undefined;
+      if (n) add('CUSTOM', ...n);
+    }
+    if (!enforced.length) add(action, ANONYMOUS, '0');
+  }
+  const rows = [['ACTION', 'AuthorizationPolicy', 'RULES']];
+  for (const action of ACTIONS) {
+    for (const policy of [...(byAction.get(action) ?? [])].sort()) rows.push([action, policy, String(rules.get(policy)!.size)]);
+  }
+  return rows;
+}
+
+/** The active listeners of an Envoy config dump (`/config_dump`), as JSON or YAML. */
+export function listenersFromDump(text: string): Json[] {
+  const dump = parse(text) as Json;
+  const section = (dump?.configs ?? []).find((c: Json) => c['@type'] === LISTENERS_DUMP);
+  if (!section) throw new Error('no ListenersConfigDump in the config dump');
+  return [...(section.staticListeners ?? []), ...(section.dynamicListeners ?? []).map((d: Json) => d.activeState ?? d.warmingState)]
+    .map((l: Json) => l?.listener)
+    .filter(Boolean);
+}
+
+function checkCommand(): Command {
+  return new Command('check')
+    .description('Check AuthorizationPolicy applied in the pod: the policies in its listeners, by action, with their rule counts')
+    .argument('[proxy]', 'pod.namespace or node id of a connected proxy')
+    .option('-f, --file <file>', 'an Envoy config dump (JSON or YAML) to read instead of asking isthmusd')
+    .option('--isthmusd <addr>', "isthmusd's HTTP debug address", DEFAULT_ISTHMUSD)
+    .action(async (proxy: string | undefined, o: { file?: string; isthmusd: string }) => {
+      let listeners: Json[];
+      if (o.file) listeners = listenersFromDump(readFileSync(o.file, 'utf8'));
+      else if (proxy) listeners = (await debugGet<{ lds?: Json[] }>(o.isthmusd, '/debug/config_dump', { proxyID: proxy })).lds ?? [];
+      else throw new Error('name a connected proxy (pod.namespace or node id), or give a config dump with -f');
+      process.stdout.write(`${table(authzRows(listeners)).join('\n')}\n`);
+    });
+}
+
+export function xAuthzCommand(): Command {
+  return new Command('authz').description('Inspect Istio AuthorizationPolicy').addCommand(checkCommand());
+}
