@@ -42,10 +42,11 @@ const program = new Command('bench')
   .option('--profile <dir>', "write isthmusd's CPU profile (V8 .cpuprofile) into DIR")
   .option('--heap-snapshot <dir>', 'write a heap snapshot of isthmusd into DIR after the cold start')
   .option('--isthmusd <dir>', 'measure the isthmusd of another checkout (before/after comparisons)')
+  .option('--authz-change', 'also measure an AuthorizationPolicy change (one namespace-wide policy; listeners only)')
   .option('--soak <rounds>', 'then repeat a VirtualService and an endpoint change this many times, printing RSS after each', '0')
   .option('--json <file>', 'also write the figures as JSON')
   .parse();
-const o = program.opts<{ scoped?: boolean; sizes: string; services?: string; proxies?: string; mix: string; workers: string; endpoints: string; routed: string; quietMs: string; rampMs: string; debounce?: string; profile?: string; heapSnapshot?: string; isthmusd?: string; soak: string; json?: string }>();
+const o = program.opts<{ scoped?: boolean; sizes: string; services?: string; proxies?: string; mix: string; workers: string; endpoints: string; routed: string; quietMs: string; rampMs: string; debounce?: string; profile?: string; heapSnapshot?: string; isthmusd?: string; soak: string; json?: string; authzChange?: boolean }>();
 
 const sizes = o.services || o.proxies ? [{ services: Number(o.services ?? 100), proxies: Number(o.proxies ?? 100) }] : parseSizes(o.sizes);
 const mix = parseMix(o.mix);
@@ -67,6 +68,7 @@ for (const size of sizes) {
     heapSnapshotDir: o.heapSnapshot,
     isthmusdRoot: o.isthmusd,
     soakRounds: Number(o.soak),
+    authzChange: o.authzChange,
     log: (line) => console.error(`   ${line}`),
   });
   console.error(`   (${Math.round((performance.now() - started) / 1000)} s)`);
@@ -94,7 +96,14 @@ const cols: [string, (r: LoadFigures) => string][] = [
   ['MB/push', (r) => (r.bytesPerPush / 1e6).toFixed(2)],
   ['eds_MB/push', (r) => (r.edsBytesPerPush / 1e6).toFixed(2)],
   ['cold_GB', (r) => (r.coldStartBytes / 1e9).toFixed(2)],
-  ['missing', (r) => String(r.changeMissing + r.edsChangeMissing)],
+  ...(o.authzChange
+    ? ([
+        ['authz_p99', (r) => (r.authzChangeAckP99Ms ?? Number.NaN).toFixed(0)],
+        ['authz_cpu_s', (r) => (r.authzCpuSecondsPerPush ?? Number.NaN).toFixed(2)],
+        ['authz_MB', (r) => ((r.authzBytesPerPush ?? Number.NaN) / 1e6).toFixed(2)],
+      ] as [string, (r: LoadFigures) => string][])
+    : []),
+  ['missing', (r) => String(r.changeMissing + r.edsChangeMissing + (r.authzChangeMissing ?? 0))],
   ['reconnects', (r) => String(r.reconnects)],
   ['errors', (r) => String(r.errors)],
 ];

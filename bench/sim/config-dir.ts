@@ -37,11 +37,25 @@ export class MeshDir {
     this.writeService(i);
   }
 
+  /** Puts a namespace-wide ALLOW AuthorizationPolicy in `namespace` (or changes the namespaces it allows). */
+  setNamespacePolicy(namespace: string, allowedNamespaces: readonly string[]): void {
+    const doc = [
+      'apiVersion: security.istio.io/v1',
+      'kind: AuthorizationPolicy',
+      `metadata: {name: allow-callers, namespace: ${namespace}}`,
+      `spec: {rules: [{from: [{source: {namespaces: [${allowedNamespaces.join(', ')}]}}]}]}`,
+    ].join('\n');
+    this.writeAtomically(`authz-${namespace}.yaml`, `${doc}\n`);
+  }
+
   private writeService(i: number): void {
-    const text = serviceDocs(i, this.size, this.states.get(i)).join('\n---\n') + '\n';
+    this.writeAtomically(`svc-${i}.yaml`, serviceDocs(i, this.size, this.states.get(i)).join('\n---\n') + '\n');
+  }
+
+  private writeAtomically(name: string, text: string): void {
     // Dot files are not config: the rename makes the change appear at once.
-    const tmp = join(this.dir, `.svc-${i}.yaml.tmp`);
+    const tmp = join(this.dir, `.${name}.tmp`);
     writeFileSync(tmp, text);
-    renameSync(tmp, this.fileOf(i));
+    renameSync(tmp, join(this.dir, name));
   }
 }

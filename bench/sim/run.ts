@@ -53,6 +53,8 @@ export interface LoadOptions {
    * after round is a leak (caches kept across pushes must stay bounded).
    */
   soakRounds?: number;
+  /** Also measure an AuthorizationPolicy change: a namespace-wide policy added to one namespace (listeners only). */
+  authzChange?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -98,6 +100,15 @@ export interface LoadFigures {
   edsMainThreadCpuSecondsPerPush: number;
   edsBytesPerPush: number;
   edsChangeResponses: Record<string, number>;
+  /** With `authzChange`: a namespace-wide AuthorizationPolicy added, until each sidecar of the namespace ACKed. */
+  authzChangeAckP50Ms?: number;
+  authzChangeAckP99Ms?: number;
+  authzChangeAckMaxMs?: number;
+  authzChangeAffected?: number;
+  authzChangeMissing?: number;
+  authzCpuSecondsPerPush?: number;
+  authzBytesPerPush?: number;
+  authzChangeResponses?: Record<string, number>;
   /** isthmusd's own push time (from its `pushed config` log), ms. */
   serverPushMs: number;
   edsServerPushMs: number;
@@ -369,6 +380,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
     const vs = await change('VirtualService change', () => mesh.setWeights(vsService, [70, 30]), affectedBy(vsService));
     const afterVs = memory(srv.pid);
     const eds = await change('endpoint change', () => mesh.toggleEndpoint(edsService, size.endpointsPerService - 1), affectedBy(edsService));
+    // A policy for one namespace's workloads: only the sidecars there get new (inbound) listeners.
+    let authz: ChangeResult | undefined;
+    if (opts.authzChange) {
+      const ns = serviceNamespace(0, size);
+      const inNamespace = new Set(specs.filter((s) => s.kind === 'sidecar' && s.namespace === ns).map((s) => s.id));
+      authz = await change('AuthorizationPolicy change', () => mesh.setNamespacePolicy(ns, [ns, 'istio-system']), inNamespace);
+    }
     const soakRssBytes: number[] = [];
     const routed = Array.from({ length: size.services }, (_, i) => i).filter((i) => isRouted(i, size));
     for (let round = 1; round <= (opts.soakRounds ?? 0) && routed.length; round++) {
@@ -417,6 +435,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadFigures> {
       edsMainThreadCpuSecondsPerPush: round(eds.mainThreadCpuSeconds, 2),
       edsBytesPerPush: eds.bytes,
       edsChangeResponses: eds.responses,
+      ...(authz
+        ? {
+            authzChangeAckP50Ms: round(authz.p50),
+            authzChangeAckP99Ms: round(authz.p99),
+            authzChangeAckMaxMs: round(authz.max),
+            authzChangeAffected: authz.affected,
+            authzChangeMissing: authz.missing,
+            authzCpuSecondsPerPush: round(authz.cpuSeconds, 2),
+            authzBytesPerPush: authz.bytes,
+            authzChangeResponses: authz.responses,
+          }
+        : {}),
       serverPushMs: vs.serverPushMs,
       edsServerPushMs: eds.serverPushMs,
       peakRssBytes: mem.peakRssBytes,
