@@ -20,23 +20,31 @@ const POLICY_NAME = /ns\[(.+)\]-policy\[(.+)\]-rule\[(.+)\]/;
 const ACTIONS = ['DENY', 'ALLOW', 'LOG', 'CUSTOM'] as const;
 type Action = (typeof ACTIONS)[number];
 
-/** The RBAC filter configs of every chain (HTTP ones inside connection managers, and network ones). */
+/** A field by its proto-JSON name, or by its proto name as Envoy's own config_dump writes it. */
+function field(o: Json | undefined, camel: string): any {
+  if (!o) return undefined;
+  return o[camel] ?? o[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+}
+
+/** The RBAC filter configs of every filter chain (HTTP ones inside connection managers, and network ones). */
 function rbacConfigs(listeners: Json[]): Json[] {
   const out: Json[] = [];
   for (const l of listeners) {
-    for (const chain of [...(l.filterChains ?? []), ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]) {
+    for (const chain of field(l, 'filterChains') ?? []) {
       for (const f of chain.filters ?? []) {
         if (HCM.includes(f.name)) {
-          for (const hf of f.typedConfig?.httpFilters ?? []) if (hf.name === HTTP_RBAC && hf.typedConfig) out.push(hf.typedConfig);
-        } else if (f.name === TCP_RBAC && f.typedConfig) out.push(f.typedConfig);
+          // A filter without a typed config (configured elsewhere) counts as an empty one, as in istioctl.
+          for (const hf of field(field(f, 'typedConfig'), 'httpFilters') ?? []) if (hf.name === HTTP_RBAC) out.push(field(hf, 'typedConfig') ?? {});
+        } else if (f.name === TCP_RBAC) out.push(field(f, 'typedConfig') ?? {});
       }
     }
   }
   return out;
 }
 
-/** Rows of `ACTION  AuthorizationPolicy  RULES`: DENY, ALLOW, LOG then CUSTOM, names sorted. */
+/** Rows of `ACTION  AuthorizationPolicy  RULES`: DENY, ALLOW, LOG then CUSTOM, names sorted; none without listeners. */
 export function authzRows(listeners: Json[]): string[][] {
+  if (!listeners.length) return [];
   const byAction = new Map<Action, Set<string>>();
   const rules = new Map<string, Set<string>>();
   const add = (action: Action, policy: string, rule: string) => {
@@ -45,21 +53,19 @@ export function authzRows(listeners: Json[]): string[][] {
     if (!rules.has(policy)) rules.set(policy, new Set());
     rules.get(policy)!.add(rule);
   };
-  const named = (name: string): [string, string] | undefined => {
+  // A name not in Istio's format still gets a row, with no name (as istioctl prints it).
+  const named = (name: string): [string, string] => {
     const m = POLICY_NAME.exec(name);
-    return m ? [`${m[2]}.${m[1]}`, m[3]!] : undefined;
+    return m ? [`${m[2]}.${m[1]}`, m[3]!] : ['', ''];
   };
   for (const rbac of rbacConfigs(listeners)) {
+    const enforcedRules = field(rbac, 'rules');
     // Proto-JSON leaves out the default action, ALLOW.
-    const action = (rbac.rules?.action ?? 'ALLOW') as Action;
-    const enforced = Object.keys(rbac.rules?.policies ?? {});
-    for (const name of enforced) {
-      const n = named(name);
-      if (n) add(action, ...n);
-    }
-    for (const name of Object.keys(rbac.shadowRules?.policies ?? {})) {
-      const n = name.startsWith('istio-ext-authz-') ? named(name) : undefined;
-      if (n) add('CUSTOM', ...n);
+    const action = (field(enforcedRules, 'action') ?? 'ALLOW') as Action;
+    const enforced = Object.keys(field(enforcedRules, 'policies') ?? {});
+    for (const name of enforced) add(action, ...named(name));
+    for (const name of Object.keys(field(field(rbac, 'shadowRules'), 'policies') ?? {})) {
+      if (name.startsWith('istio-ext-authz-')) add('CUSTOM', ...named(name));
     }
     if (!enforced.length) add(action, ANONYMOUS, '0');
   }
@@ -70,14 +76,12 @@ export function authzRows(listeners: Json[]): string[][] {
   return rows;
 }
 
-/** The active listeners of an Envoy config dump (`/config_dump`), as JSON or YAML. */
+/** The active dynamic listeners of an Envoy config dump (`/config_dump`, JSON or YAML), as istioctl reads them. */
 export function listenersFromDump(text: string): Json[] {
   const dump = parse(text) as Json;
   const section = (dump?.configs ?? []).find((c: Json) => c['@type'] === LISTENERS_DUMP);
   if (!section) throw new Error('no ListenersConfigDump in the config dump');
-  return [...(section.staticListeners ?? []), ...(section.dynamicListeners ?? []).map((d: Json) => d.activeState ?? d.warmingState)]
-    .map((l: Json) => l?.listener)
-    .filter(Boolean);
+  return (field(section, 'dynamicListeners') ?? []).map((d: Json) => field(field(d, 'activeState'), 'listener')).filter(Boolean);
 }
 
 function checkCommand(): Command {
@@ -91,7 +95,8 @@ function checkCommand(): Command {
       if (o.file) listeners = listenersFromDump(readFileSync(o.file, 'utf8'));
       else if (proxy) listeners = (await debugGet<{ lds?: Json[] }>(o.isthmusd, '/debug/config_dump', { proxyID: proxy })).lds ?? [];
       else throw new Error('name a connected proxy (pod.namespace or node id), or give a config dump with -f');
-      process.stdout.write(`${table(authzRows(listeners)).join('\n')}\n`);
+      const rows = authzRows(listeners);
+      if (rows.length) process.stdout.write(`${table(rows).join('\n')}\n`);
     });
 }
 

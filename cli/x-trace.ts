@@ -17,6 +17,7 @@ import { traceRequest, type TraceReport, type TraceRequest } from '../pilot/simu
 import { resolveProxy, type ProxySelector } from '../pilot/simulation/workload.js';
 import { formatTrace } from './x-trace-format.js';
 import { xAuthzCommand } from './x-authz.js';
+import { xPreviewCommand } from './x-preview.js';
 
 interface TraceOptions {
   configDir?: string;
@@ -158,5 +159,5 @@ export function xTraceCommand(): Command {
 
 /** `isthmusctl x`: experimental commands, as in istioctl. */
 export function xCommand(): Command {
-  return new Command('x').alias('experimental').description('Experimental commands that may be modified or deprecated').addCommand(xTraceCommand()).addCommand(xAuthzCommand());
+  return new Command('x').alias('experimental').description('Experimental commands that may be modified or deprecated').addCommand(xTraceCommand()).addCommand(xAuthzCommand()).addCommand(xPreviewCommand());
 }

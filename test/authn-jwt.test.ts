@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { JwtAuthentication } from '../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
-import { proxyFromNode, type Proxy } from '../pilot/model/proxy.js';
+import type { Proxy } from '../pilot/model/proxy.js';
 import { jwksToFetch, PUBLIC_ONLY_JWKS, type JwksSnapshot } from '../pilot/model/jwks.js';
 import type { RequestAuthentication } from '../pilot/config/schema/security.js';
 import { TYPE } from '../pilot/networking/envoy.js';
@@ -17,7 +17,7 @@ import { buildServiceIndex } from '../pilot/registry/index.js';
 import { defaultMeshConfig } from '../pilot/model/mesh.js';
 import { PushContext } from '../pilot/model/push-context.js';
 import { generate, resourceProblems, unpack } from './support/resources.js';
-import { hcmOf, REVIEWS_ENTRY, reviewsSidecar, typedConfig } from './support/security-fixtures.js';
+import { hcmOf, HTTP_GATEWAY, ingressRouter, REVIEWS_ENTRY, reviewsSidecar, typedConfig } from './support/security-fixtures.js';
 
 const MESH = `${REVIEWS_ENTRY}
 ---
@@ -166,17 +166,11 @@ metadata: {name: need-jwt, namespace: istio-system}
 spec:
   rules: [{from: [{source: {requestPrincipals: ["*"]}}]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: ingress, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
-`;
+${HTTP_GATEWAY}`;
     const p = push(`${MESH}\n---\n${RA}\n---\n${authz}`);
     const names = hcmOf(inbound(p).filterChains.find((c) => c.name === '0.0.0.0_9080')!.filters)!.httpFilters.map((f) => f.name);
     assert.deepEqual(names, ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac', 'envoy.filters.http.router']);
-    const router = proxyFromNode({ id: 'router~10.0.0.50~gw-1.istio-system~istio-system.svc.cluster.local', metadata: { NAMESPACE: 'istio-system', LABELS: { istio: 'ingressgateway' } } });
+    const router = ingressRouter();
     const [gw] = generate(gatewayGenerators, p, router, TYPE.listener);
     assert.deepEqual(resourceProblems(gw!), []);
     const gwHcm = hcmOf(unpack<Listener>(gw!).filterChains[0]!.filters)!;

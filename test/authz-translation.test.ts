@@ -6,13 +6,12 @@ import assert from 'node:assert/strict';
 import type { Listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components_pb.js';
 import type { RBAC as HttpRbac } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
-import { proxyFromNode } from '../pilot/model/proxy.js';
 import { TYPE } from '../pilot/networking/envoy.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
 import { gatewayGenerators } from '../pilot/networking/gateway/index.js';
 import { generate, resourceProblems, unpack } from './support/resources.js';
 import { pushFromYaml } from './support/push.js';
-import { hcmOf, REVIEWS_ENTRY, reviewsSidecar, typedConfig } from './support/security-fixtures.js';
+import { hcmOf, ingressRouter, REVIEWS_ENTRY, reviewsSidecar, typedConfig } from './support/security-fixtures.js';
 import { planPush } from '../pilot/xds/push-plan.js';
 
 const MESH = `${REVIEWS_ENTRY}
@@ -203,7 +202,7 @@ spec:
 
   it('guards HTTP and TCP route chains, not AUTO_PASSTHROUGH ones', () => {
     const push = pushFromYaml(`${MESH}\n---\n${GATEWAY}`);
-    const router = proxyFromNode({ id: 'router~10.0.0.50~gw-1.istio-system~istio-system.svc.cluster.local', metadata: { NAMESPACE: 'istio-system', LABELS: { istio: 'ingressgateway' } } });
+    const router = ingressRouter();
     const listeners = generate(gatewayGenerators, push, router, TYPE.listener);
     for (const r of listeners) assert.deepEqual(resourceProblems(r), []);
     const byPort = new Map(listeners.map((r) => [r.name, unpack<Listener>(r)]));

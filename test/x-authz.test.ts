@@ -3,8 +3,7 @@
 // from an Envoy config dump file.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { toJson } from '@bufbuild/protobuf';
@@ -14,8 +13,8 @@ import { authzRows } from '../cli/x-authz.js';
 import { TYPE } from '../pilot/networking/envoy.js';
 import { envoyRegistry } from '../pilot/networking/registry.js';
 import { sidecarGenerators } from '../pilot/networking/sidecar/index.js';
-import { SotwClient, sidecarNode } from './support/ads-client.js';
-import { ROOT, startIsthmusd, type RunningIsthmusd } from './support/isthmusd.js';
+import { ROOT } from './support/isthmusd.js';
+import { startLiveReviews, type LiveReviews } from './support/live-reviews.js';
 import { pushFromYaml } from './support/push.js';
 import { generate } from './support/resources.js';
 import { REVIEWS_ENTRY, reviewsSidecar } from './support/security-fixtures.js';
@@ -79,45 +78,34 @@ describe('x authz check', function () {
     const rows = authzRows(listenersJson(`${REVIEWS_ENTRY}\n---\n${POLICIES}`, mesh));
     assert.deepEqual(rows, [...WANT.slice(0, 2), ['ALLOW', '_anonymous_match_nothing_', '1'], ...WANT.slice(2), ['CUSTOM', 'ext.default', '1']]);
     assert.deepEqual(authzRows(listenersJson(REVIEWS_ENTRY)), [WANT[0]]);
+    assert.deepEqual(authzRows([]), [], 'no listeners, no table (as istioctl)');
     // An ALLOW policy without rules shows as the rule that matches nothing.
     const allowNothing = `${REVIEWS_ENTRY}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: nothing, namespace: default}\nspec: {}\n`;
     assert.deepEqual(authzRows(listenersJson(allowNothing)), [WANT[0], ['ALLOW', 'nothing.default', '1']]);
   });
 
   describe('against a running isthmusd and a config dump file', () => {
-    let dir: string;
-    let isthmusd: RunningIsthmusd;
-    let client: SotwClient;
-    before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'isthmus-x-authz-'));
-      writeFileSync(join(dir, 'mesh.yaml'), `${REVIEWS_ENTRY.replace('10.0.0.5', '10.1.0.42')}\n---\n${POLICIES}`);
-      isthmusd = await startIsthmusd(dir);
-      client = new SotwClient(isthmusd.grpc, sidecarNode({ pod: 'reviews-1', ip: '10.1.0.42', metadata: { LABELS: { app: 'reviews' } } }));
-      client.send({ typeUrl: TYPE.listener });
-      const res = await client.responses.next('LDS');
-      client.send({ typeUrl: TYPE.listener, versionInfo: res.versionInfo, responseNonce: res.nonce });
-    });
-    after(async () => {
-      client?.close();
-      await isthmusd?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    let live: LiveReviews;
+    before(async () => (live = await startLiveReviews(POLICIES)));
+    after(() => live?.stop());
 
     it('prints istioctl\'s table for the connected proxy', async () => {
-      const { stdout } = await ctl('reviews-1.default', '--isthmusd', isthmusd.http);
+      const { stdout } = await ctl('reviews-1.default', '--isthmusd', live.isthmusd.http);
       // No CUSTOM row: the mesh has no provider "checker", so its policy became deny rules.
       assert.deepEqual(stdout.trimEnd().split('\n').map((l) => l.split(/ {3,}/)), [...WANT.slice(0, 1), ['DENY', 'deny-admin.default', '1'], ['DENY', 'ext.default', '1'], ...WANT.slice(2)]);
     });
 
-    it('reads an Envoy config dump with -f', async () => {
+    it('reads an Envoy config dump with -f (proto field names, as Envoy writes them)', async () => {
+      const snake = (v: unknown): unknown =>
+        Array.isArray(v) ? v.map(snake) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snake(x)])) : v;
       const dump = {
         configs: [
           { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: {} },
           { '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', dynamicListeners: listenersJson(`${REVIEWS_ENTRY}\n---\n${POLICIES}`).map((l) => ({ name: l.name, activeState: { listener: l } })) },
         ],
       };
-      const file = join(dir, 'dump.yaml');
-      writeFileSync(file, stringify(dump));
+      const file = join(live.dir, 'dump.yaml');
+      writeFileSync(file, stringify(snake(dump)));
       const { stdout } = await ctl('-f', file);
       assert.deepEqual(stdout.trimEnd().split('\n').map((l) => l.split(/ {3,}/)), [...WANT.slice(0, 1), ['DENY', 'deny-admin.default', '1'], ['DENY', 'ext.default', '1'], ...WANT.slice(2)]);
     });

@@ -31,6 +31,17 @@ spec:
   - from: [{source: {requestPrincipals: ["https://issuer.example.com/alice"]}}]
   - from: [{source: {ipBlocks: ["192.0.2.0/24"]}}]
     to: [{operation: {ports: ["3306"]}}]
+  - from: [{source: {remoteIpBlocks: ["203.0.113.0/24"]}}]
+    to: [{operation: {paths: ["/remote"]}}]
+  - to: [{operation: {paths: ["/scoped"]}}]
+    when: [{key: "request.auth.claims[scope]", values: ["read"]}]
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  jwtRules: [{issuer: "https://issuer.example.com", jwks: '{"keys":[]}'}]
 `;
 
 const push = pushFromYaml(`${REVIEWS_ENTRY}\n---\n${POLICIES}`);
@@ -59,6 +70,30 @@ describe('x trace: authorization', () => {
 
     assert.equal(trace({ jwtClaims: { iss: 'https://issuer.example.com', sub: 'alice' } }).result.error, null);
     assert.equal(trace({ jwtClaims: { iss: 'https://issuer.example.com', sub: 'bob' } }).result.error?.name, 'ErrAccessDenied');
+    // jwt_authn refuses a token of an issuer it does not know before any RBAC filter runs.
+    const foreign = trace({ jwtClaims: { iss: 'https://evil.example.com', sub: 'alice' } });
+    assert.equal(foreign.result.error?.name, 'ErrAccessDenied');
+    assert.match(foreign.result.error!.detail!, /REJECTED \(401\)/);
+    // Scopes are split on spaces, as the generated jwt_authn provider asks.
+    assert.equal(trace({ url: 'http://reviews.default.svc.cluster.local:9080/scoped', jwtClaims: { iss: 'https://issuer.example.com', sub: 'x', scope: 'write read' } }).result.error, null);
+    // Behind a proxy, the remote IP is the last x-forwarded-for hop.
+    const viaXff = trace({ url: 'http://reviews.default.svc.cluster.local:9080/remote', headers: [['x-forwarded-for', '198.51.100.1, 203.0.113.9']], sourceAddress: '10.0.0.9' });
+    assert.equal(viaXff.result.error, null);
+  });
+
+  it('sees no JWT where no RequestAuthentication verifies one', () => {
+    const noAuthn = pushFromYaml(`${REVIEWS_ENTRY}\n---\n${POLICIES.split('---').filter((d) => !d.includes('RequestAuthentication')).join('---')}`);
+    const t = traceRequest(noAuthn, proxy, { url: 'http://reviews.default.svc.cluster.local:9080/', inbound: true, jwtClaims: { iss: 'https://issuer.example.com', sub: 'alice' } });
+    assert.equal(t.result.error?.name, 'ErrAccessDenied');
+    assert.ok(t.notes.some((n) => n.includes('no RequestAuthentication applies here')), t.notes.join('\n'));
+  });
+
+  it('names only the policies that decided', () => {
+    const allowed = trace({ tls: 'mtls', principal: 'cluster.local/ns/default/sa/frontend' });
+    const refs = allowed.steps.filter((s) => s.step === 'authorization').flatMap((s) => s.resources.map((r) => `${r.name} ${r.role}`));
+    assert.deepEqual(refs, ['allow-callers rule 0'], 'the DENY policy that did not match is not named');
+    const unknown = trace({ tls: 'mtls' });
+    assert.ok(unknown.notes.some((n) => n.includes('give --principal')), unknown.notes.join('\n'));
   });
 
   it('checks TCP chains with the network RBAC filter', () => {

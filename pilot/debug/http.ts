@@ -11,6 +11,7 @@ import type { DiscoveryService } from '../xds/discovery.js';
 import { metricType } from '../xds/metrics.js';
 import { envoyRegistry } from '../networking/registry.js';
 import { traceHandler } from './trace.js';
+import { previewHandler } from './preview.js';
 
 export interface DebugDeps {
   store: ConfigStore;
@@ -95,6 +96,7 @@ export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
         ),
       })),
     '/debug/trace': traceHandler(deps),
+    '/debug/preview': previewHandler(store, discovery),
     '/debug/config_dump': (_req, url) => {
       const id = url.searchParams.get('proxyID');
       const conn = discovery.server.list().find((c) => c.session.id === id || c.id === id || c.session.workloadName === id);
@@ -118,7 +120,9 @@ export function startHttpServer(deps: DebugDeps, host: string, port: number, onL
     void (async () => {
       try {
         const url = new URL(req.url ?? '/', 'http://localhost');
-        if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+        // Only the preview takes a body (the change to preview); everything else is read-only.
+        const post = req.method === 'POST' && url.pathname === '/debug/preview';
+        if (req.method !== 'GET' && req.method !== 'HEAD' && !post) return json(res, 405, { error: 'method not allowed' });
         if (url.pathname === '/ready') {
           const ready = deps.ready();
           res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });

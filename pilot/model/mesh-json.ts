@@ -2,7 +2,7 @@
 // fields of it translation uses. Enums come as names or numbers, durations as "10s".
 import { HTTPRetry, LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
 import { formatPath, parseWith } from '../config/schema/dsl.js';
-import { defaultMeshConfig, OUTBOUND_TRAFFIC_POLICY_MODES, type MeshConfig, type OutboundTrafficPolicyMode } from './mesh.js';
+import { defaultMeshConfig, OUTBOUND_TRAFFIC_POLICY_MODES, PATH_NORMALIZATIONS, type MeshConfig, type OutboundTrafficPolicyMode, type PathNormalization } from './mesh.js';
 
 export interface MeshConversion {
   mesh: MeshConfig;
@@ -93,6 +93,17 @@ export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConf
         const parsed = parseWith(HTTPRetry, value, [key]);
         if (parsed.value) mesh.defaultHttpRetryPolicy = parsed.value as MeshConfig['defaultHttpRetryPolicy'];
         else errors.push(...parsed.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+        break;
+      }
+      case 'pathNormalization': {
+        // The enum's numbers in Istio's proto, for configs written with them.
+        const { normalization = 'DEFAULT', ...rest } = value as { normalization?: unknown };
+        const byNumber: Record<number, string> = { 0: 'DEFAULT', 1: 'NONE', 2: 'BASE', 3: 'MERGE_SLASHES', 4: 'DECODE_AND_MERGE_SLASHES' };
+        const name = typeof normalization === 'number' ? byNumber[normalization] : normalization;
+        if (name === 'DEFAULT') mesh.pathNormalization = 'BASE';
+        else if (PATH_NORMALIZATIONS.includes(name as PathNormalization)) mesh.pathNormalization = name as PathNormalization;
+        else errors.push(`pathNormalization.normalization: unknown value ${JSON.stringify(normalization)}`);
+        for (const k of Object.keys(rest)) ignored.push(`pathNormalization.${k}`);
         break;
       }
       case 'extensionProviders':

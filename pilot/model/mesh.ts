@@ -11,6 +11,11 @@ export type OutboundTrafficPolicyMode = 'ALLOW_ANY' | 'REGISTRY_ONLY' | 'ALLOW_A
 
 export const OUTBOUND_TRAFFIC_POLICY_MODES: readonly OutboundTrafficPolicyMode[] = ['REGISTRY_ONLY', 'ALLOW_ANY', 'ALLOW_ANY_DYNAMIC_DNS'];
 
+/** MeshConfig.pathNormalization.normalization (Istio's DEFAULT is BASE). */
+export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+
+export const PATH_NORMALIZATIONS: readonly PathNormalization[] = ['BASE', 'NONE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'];
+
 export interface MeshConfig {
   rootNamespace: string;
   trustDomain: string;
@@ -32,6 +37,8 @@ export interface MeshConfig {
   localityLbSetting?: LocalityLoadBalancerSetting;
   /** Mesh-wide zone-aware load balancing; wins over `localityLbSetting` when both are set. */
   zoneAwareLbSetting?: LoadBalancerSettings['zoneAwareLbSetting'];
+  /** How HTTP connection managers normalize request paths. */
+  pathNormalization: PathNormalization;
   /** Retries for HTTP routes whose VirtualService sets none (and routes without a VirtualService); absent: Istio's built-in default. */
   defaultHttpRetryPolicy?: HTTPRoute['retries'];
 }
@@ -50,5 +57,6 @@ export function defaultMeshConfig(): MeshConfig {
     protocolDetectionTimeoutSeconds: 0,
     inboundTrafficPolicy: 'PASSTHROUGH',
     localityLbSetting: { enabled: true },
+    pathNormalization: 'BASE',
   };
 }

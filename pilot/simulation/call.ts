@@ -85,6 +85,8 @@ export interface Step {
   name: string;
   /** How it matched, in Envoy's terms. */
   detail: string;
+  /** Authorization steps: the RBAC policies that decided (see simulation/rbac.ts). */
+  policies?: string[];
 }
 
 export interface WeightedClusterResult {

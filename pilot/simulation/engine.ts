@@ -10,13 +10,13 @@
 //   competes with suffix wildcards, SNI is matched on plaintext calls too.
 import { anyIs, anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import type { Filter, FilterChain, FilterChainMatch, ListenerFilterChainMatchPredicate } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import type { FilterChain, FilterChainMatch, ListenerFilterChainMatchPredicate } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { FilterChainMatch_ConnectionSourceType } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHost_TlsRequirementType, type Route, type VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
-import { HttpConnectionManagerSchema, type HttpConnectionManager, type HttpFilter } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { HttpConnectionManagerSchema, type HttpConnectionManager } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema, type TcpProxy } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { DownstreamTlsContextSchema, type DownstreamTlsContext } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { TlsInspectorSchema } from '../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
@@ -257,13 +257,13 @@ export class Simulation {
       if (call.tls !== 'plaintext' && !chain.transportSocket) return fail(simError('ErrProtocolError', `filter chain ${JSON.stringify(chain.name)} is an HTTP connection manager without TLS termination; the call is ${call.tls}`));
       if (call.protocol !== 'http' && call.protocol !== 'http2') return fail(simError('ErrProtocolError', `filter chain ${JSON.stringify(chain.name)} is an HTTP connection manager; the call is ${call.protocol ?? 'tcp'}`));
       steps.push({ step: 'network filter', name: HCM_FILTER, detail: `stat_prefix ${hcm.statPrefix}` });
-      if (!this.authorize(call, hcm.httpFilters, true, result)) return result;
+      if (!this.authorize(call, chain, sni, hcm, result)) return result;
       return this.runHttp(call, hcm, result);
     }
     const tcp = extractTcpProxy(chain);
     if (tcp) {
       matched.tcpProxy = tcp;
-      if (!this.authorize(call, chain.filters, false, result)) return result;
+      if (!this.authorize(call, chain, sni, undefined, result)) return result;
       steps.push({ step: 'network filter', name: TCP_PROXY_FILTER, detail: `stat_prefix ${tcp.statPrefix}` });
       const cs = tcp.clusterSpecifier;
       if (cs.case === 'cluster') {
@@ -409,22 +409,30 @@ export class Simulation {
   }
 
   /**
-   * The chain's RBAC filters (HTTP filters of the connection manager, or network filters before
-   * tcp_proxy), as authorization steps; false when they stop the call.
+   * The chain's RBAC filters (HTTP filters of the connection manager `hcm`, or the chain's
+   * network filters before tcp_proxy), as authorization steps; false when they stop the call.
    */
-  private authorize(call: Call, filters: readonly (HttpFilter | Filter)[], http: boolean, result: SimulationRun): boolean {
-    const principal = call.tls === 'mtls' && call.sourcePrincipal ? (call.sourcePrincipal.includes('://') ? call.sourcePrincipal : `spiffe://${call.sourcePrincipal}`) : undefined;
-    const outcome = evaluateAuthorization(filters, {
-      headers: http ? this.headers(call) : undefined,
+  private authorize(call: Call, chain: FilterChain, sni: string, hcm: HttpConnectionManager | undefined, result: SimulationRun): boolean {
+    // Only a chain that asks for a client certificate learns the caller's identity.
+    const mtls = call.tls === 'mtls' && this.requiresMtls(chain, call.mtlsSecretConfigName || 'default');
+    const principal = mtls && call.sourcePrincipal ? (call.sourcePrincipal.includes('://') ? call.sourcePrincipal : `spiffe://${call.sourcePrincipal}`) : undefined;
+    const headers = hcm ? this.headers(call) : undefined;
+    // Without use_remote_address the client is the last x-forwarded-for hop (none trusted).
+    const xff = headers?.get('x-forwarded-for')?.split(',').map((a) => a.trim()).filter(Boolean).at(-1);
+    const outcome = evaluateAuthorization(hcm ? hcm.httpFilters : chain.filters, {
+      headers,
       destinationAddress: call.address ?? '',
       destinationPort: call.port,
       sourceAddress: call.sourceAddress,
-      sni: call.sni,
+      remoteAddress: hcm && hcm.useRemoteAddress !== true && xff ? xff : call.sourceAddress,
+      sni,
       peerPrincipal: principal,
-      jwtPayload: http ? call.jwtClaims : undefined,
+      peerPrincipalUnknown: mtls && !principal,
+      jwtPayload: hcm ? call.jwtClaims : undefined,
+      tcp: !hcm,
     });
     if (!outcome) return true;
-    for (const s of outcome.steps) result.steps.push({ step: 'authorization', name: s.filter, detail: s.detail });
+    for (const s of outcome.steps) result.steps.push({ step: 'authorization', name: s.filter, detail: s.detail, policies: s.policies });
     result.notes.push(...outcome.notes);
     if (!outcome.allowed) this.failWith(result, simError('ErrAccessDenied', outcome.steps.at(-1)!.detail));
     return outcome.allowed;

@@ -12,6 +12,7 @@ import { UriTemplateMatchConfigSchema } from '../../gen/envoy/extensions/path/ma
 import type { CidrRange } from '../../gen/envoy/config/core/v3/address_pb.js';
 import type { MetadataMatcher } from '../../gen/envoy/type/matcher/v3/metadata_pb.js';
 import type { ValueMatcher } from '../../gen/envoy/type/matcher/v3/value_pb.js';
+import type { JwtAuthentication } from '../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
 import { envoyRegistry } from '../networking/registry.js';
 import { cidrContains, matchHeader, matchString, type RequestHeaders } from './matchers.js';
 
@@ -26,20 +27,33 @@ export interface AuthzInput {
   headers?: RequestHeaders;
   destinationAddress: string;
   destinationPort: number;
+  /** The connection's peer address (`source_ip`, `direct_remote_ip`). */
   sourceAddress?: string;
+  /** The client address as the connection manager derives it (`remote_ip`): from x-forwarded-for unless it uses the peer's. */
+  remoteAddress?: string;
+  /** The SNI the listener saw ('' without TLS inspection). */
   sni?: string;
-  /** The URI SAN of the caller's certificate, when the connection is mutual TLS. */
+  /** The URI SAN of the caller's certificate, when the chain asked for one. */
   peerPrincipal?: string;
-  /** A verified JWT's payload (what jwt_authn puts in metadata); absent without a token. */
+  /** True on mutual TLS whose certificate the call does not name: a principal exists but is unknown. */
+  peerPrincipalUnknown?: boolean;
+  /** The payload of a JWT the request carries; jwt_authn decides whether RBAC sees it. */
   jwtPayload?: Record<string, unknown>;
+  /** A network filter chain: a denial closes the connection. */
+  tcp?: boolean;
 }
 
 export interface AuthzStep {
   /** The filter's name in the chain. */
   filter: string;
   detail: string;
-  /** Policy names that matched (for Istio's, `ns[...]-policy[...]-rule[...]`). */
+  /**
+   * The policies that decided: those that matched, or for an ALLOW filter that matched none
+   * (and so denied), all of its policies. Istio's are named `ns[...]-policy[...]-rule[...]`.
+   */
   policies: string[];
+  /** Shadow policies that matched (dry runs, and the marks that send a request to ext_authz). */
+  shadowMatched?: string[];
 }
 
 export interface AuthzOutcome {
@@ -51,6 +65,8 @@ export interface AuthzOutcome {
 
 class Evaluator {
   readonly notes: string[] = [];
+  /** What jwt_authn verified so far (RBAC filters before it, or without it, see no token). */
+  jwtPayload?: Record<string, unknown>;
   constructor(private readonly input: AuthzInput) {}
 
   private path(): string | undefined {
@@ -113,11 +129,15 @@ class Evaluator {
         return !this.principal(id.value);
       case 'authenticated':
         // Only a client certificate authenticates a connection; its URI SAN is the name.
+        if (this.input.peerPrincipalUnknown) this.notes.push("the caller's certificate is not known (give --principal): authenticated principals were taken as not matching");
         return this.input.peerPrincipal !== undefined && (!id.value.principalName || matchString(id.value.principalName, this.input.peerPrincipal));
       case 'directRemoteIp':
-      case 'remoteIp':
       case 'sourceIp':
+        if (this.input.sourceAddress === undefined) this.notes.push("the caller's address is not known (give --source-ip): source IP rules were taken as not matching");
         return this.cidr(id.value, this.input.sourceAddress);
+      case 'remoteIp':
+        if (this.input.remoteAddress === undefined) this.notes.push("the caller's address is not known (give --source-ip or an x-forwarded-for header): remote IP rules were taken as not matching");
+        return this.cidr(id.value, this.input.remoteAddress);
       case 'header':
         return !!this.input.headers && matchHeader(id.value, this.input.headers);
       case 'urlPath': {
@@ -138,8 +158,8 @@ class Evaluator {
       this.notes.push(`metadata of ${m.filter} is not simulated; taken as absent`);
       return m.invert;
     }
-    let v: unknown = this.input.jwtPayload === undefined ? undefined : { payload: this.input.jwtPayload };
-    for (const seg of m.path) v = v && typeof v === 'object' && seg.segment.case === 'key' ? (v as Record<string, unknown>)[seg.segment.value] : undefined;
+    let v: unknown = this.jwtPayload === undefined ? undefined : { payload: this.jwtPayload };
+    for (const seg of m.path) v = isStruct(v) && seg.segment.case === 'key' && Object.hasOwn(v, seg.segment.value) ? v[seg.segment.value] : undefined;
     const matched = v !== undefined && !!m.value && matchValue(m.value, v);
     return matched !== m.invert;
   }
@@ -155,6 +175,10 @@ class Evaluator {
       .sort()
       .filter((name) => this.policy(rules.policies[name]!));
   }
+}
+
+function isStruct(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 function matchValue(m: ValueMatcher, v: unknown): boolean {
@@ -195,29 +219,31 @@ function actionName(a: RBAC_Action): string {
   return a === RBAC_Action.ALLOW ? 'ALLOW' : a === RBAC_Action.DENY ? 'DENY' : 'LOG';
 }
 
-type RbacConfig = Pick<HttpRbac | TcpRbac, 'rules' | 'shadowRules'>;
+type RbacConfig = Pick<HttpRbac | TcpRbac, 'rules' | 'shadowRules' | 'matcher' | 'shadowMatcher'>;
 
 /** One RBAC filter: whether it lets the request on, and what to say about it. */
-function evaluateRbac(name: string, cfg: RbacConfig, ev: Evaluator): { allowed: boolean; step: AuthzStep } {
+function evaluateRbac(name: string, cfg: RbacConfig, ev: Evaluator, tcp: boolean): { allowed: boolean; step: AuthzStep } {
+  if (!cfg.rules && !cfg.shadowRules && (cfg.matcher || cfg.shadowMatcher)) ev.notes.push(`${name} uses the matcher API, which the simulation does not evaluate: taken as allowing`);
   const parts: string[] = [];
   const policies: string[] = [];
+  const shadowMatched: string[] = [];
   let allowed = true;
   if (cfg.rules) {
     const matched = ev.matching(cfg.rules);
-    policies.push(...matched);
     const action = cfg.rules.action;
     if (action === RBAC_Action.ALLOW) allowed = matched.length > 0;
     else if (action === RBAC_Action.DENY) allowed = matched.length === 0;
-    const verdict = allowed ? 'allowed' : 'DENIED (403)';
+    policies.push(...(action === RBAC_Action.ALLOW && !allowed ? Object.keys(cfg.rules.policies).sort() : matched));
+    const verdict = allowed ? 'allowed' : tcp ? 'DENIED (connection closed)' : 'DENIED (403)';
     const which = matched.length ? `policy ${matched.join(', ')} matches` : `no policy matches (${listed(Object.keys(cfg.rules.policies).sort())})`;
     parts.push(`${actionName(action)} rules: ${which}: ${action === RBAC_Action.LOG ? 'logged' : verdict}`);
   }
   if (cfg.shadowRules) {
     const matched = ev.matching(cfg.shadowRules);
-    policies.push(...matched);
+    shadowMatched.push(...matched);
     parts.push(`shadow ${actionName(cfg.shadowRules.action)} rules (dry run or CUSTOM marking, not enforced): ${matched.length ? `policy ${matched.join(', ')} matches` : 'no policy matches'}`);
   }
-  return { allowed, step: { filter: name, detail: parts.join('; ') || 'no rules', policies } };
+  return { allowed, step: { filter: name, detail: parts.join('; ') || 'no rules', policies, shadowMatched } };
 }
 
 function unpackRbac(typeUrl: string, value: Parameters<typeof anyUnpack>[0]): RbacConfig | undefined {
@@ -233,27 +259,58 @@ function unpackRbac(typeUrl: string, value: Parameters<typeof anyUnpack>[0]): Rb
 export function evaluateAuthorization(filters: readonly (HttpFilter | Filter)[], input: AuthzInput): AuthzOutcome | undefined {
   const ev = new Evaluator(input);
   const steps: AuthzStep[] = [];
+  const stop = () => ({ allowed: false, steps, notes: [...new Set(ev.notes)] });
   let seen = false;
   for (const f of filters) {
     if (f.configType.case !== 'typedConfig') continue;
     const any = f.configType.value;
     if (f.name === JWT_FILTER) {
       seen = true;
-      steps.push({ filter: f.name, detail: input.jwtPayload ? 'token verified (claims as given with the call)' : 'no token: passes, no request principal', policies: [] });
+      const jwt = verifyJwt(anyUnpack(any, envoyRegistry()) as unknown as JwtAuthentication | undefined, input.jwtPayload);
+      steps.push({ filter: f.name, detail: jwt.detail, policies: [] });
+      if (!jwt.ok) return stop();
+      ev.jwtPayload = jwt.payload;
       continue;
     }
     if (EXT_AUTHZ.test(any.typeUrl)) {
       seen = true;
-      const marked = steps.at(-1)?.policies.length ? `CUSTOM policy ${steps.at(-1)!.policies.join(', ')} matched: the external authorizer decides` : 'no CUSTOM policy matched: not consulted';
-      steps.push({ filter: f.name, detail: marked, policies: [] });
+      const marked = steps.at(-1)?.shadowMatched ?? [];
+      if (marked.length) ev.notes.push(`CUSTOM policy ${marked.join(', ')} sends this request to an external authorizer, whose answer the simulation cannot know`);
+      steps.push({ filter: f.name, detail: marked.length ? `CUSTOM policy ${marked.join(', ')} matched: the external authorizer decides` : 'no CUSTOM policy matched: not consulted', policies: marked });
       continue;
     }
     const cfg = unpackRbac(any.typeUrl, any);
     if (!cfg) continue;
     seen = true;
-    const r = evaluateRbac(f.name, cfg, ev);
+    if (input.jwtPayload && !steps.some((x) => x.filter === JWT_FILTER)) {
+      ev.notes.push('no RequestAuthentication applies here: the token is not verified, and RBAC sees no request principal or claims');
+    }
+    const r = evaluateRbac(f.name, cfg, ev, !!input.tcp);
     steps.push(r.step);
-    if (!r.allowed) return { allowed: false, steps, notes: [...new Set(ev.notes)] };
+    if (!r.allowed) return stop();
   }
   return seen ? { allowed: true, steps, notes: [...new Set(ev.notes)] } : undefined;
+}
+
+/**
+ * What jwt_authn does with the call's token, as istiod configures it (a missing token passes;
+ * a present one must come from a provider's issuer, for its audiences): the payload RBAC then
+ * sees, with the claims the provider splits on spaces made lists.
+ */
+function verifyJwt(cfg: JwtAuthentication | undefined, payload: Record<string, unknown> | undefined): { ok: boolean; detail: string; payload?: Record<string, unknown> } {
+  if (!payload) return { ok: true, detail: 'no token: passes, no request principal' };
+  const iss = payload.iss;
+  const providers = Object.values(cfg?.providers ?? {});
+  const p = providers.find((x) => x.issuer === iss);
+  if (!p) return { ok: false, detail: `token issuer ${JSON.stringify(iss)} is not one of ${providers.map((x) => x.issuer).join(', ') || 'none'}: REJECTED (401)` };
+  const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
+  if (p.audiences.length && !aud.some((a) => p.audiences.includes(String(a)))) {
+    return { ok: false, detail: `token audiences ${JSON.stringify(aud)} include none of ${p.audiences.join(', ')}: REJECTED (401)` };
+  }
+  const normalized: Record<string, unknown> = { ...payload };
+  for (const claim of p.normalizePayloadInMetadata?.spaceDelimitedClaims ?? []) {
+    const v = normalized[claim];
+    if (typeof v === 'string') normalized[claim] = v.split(' ').filter(Boolean);
+  }
+  return { ok: true, detail: `token from ${iss} taken as valid (claims as given with the call)`, payload: normalized };
 }

@@ -424,8 +424,9 @@ function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: 
         break;
       case 'authorization':
         // Istio names RBAC policies after the AuthorizationPolicy rule they come from.
-        for (const m of s.detail.matchAll(/ns\[([^\]]+)\]-policy\[([^\]]+)\]-rule\[(\d+)\]/g)) {
-          s.resources.push(ref({ kind: 'AuthorizationPolicy', namespace: m[1]!, name: m[2]! }, `rule ${m[3]}`));
+        for (const p of s.policies ?? []) {
+          const m = /ns\[(.+)\]-policy\[(.+)\]-rule\[(\d+)\]/.exec(p);
+          if (m) s.resources.push(ref({ kind: 'AuthorizationPolicy', namespace: m[1]!, name: m[2]! }, `rule ${m[3]}`));
         }
         break;
       default:

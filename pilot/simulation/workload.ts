@@ -50,6 +50,16 @@ function fromWorkloadEntry(we: Resource<WorkloadEntryLike>, type: string, domain
   });
 }
 
+/** The proxy a Pod's or WorkloadEntry's sidecar (or, `router`, gateway) would be. */
+export function proxyFromConfig(store: ConfigStore, kind: 'Pod' | 'WorkloadEntry', namespace: string, name: string, type: string, domainSuffix: string): Proxy | undefined {
+  if (kind === 'Pod') {
+    const pod = store.get<PodLike>('Pod', namespace, name);
+    return pod && fromPod(pod, type, domainSuffix);
+  }
+  const we = store.get<WorkloadEntryLike>('WorkloadEntry', namespace, name);
+  return we && fromWorkloadEntry(we, type, domainSuffix);
+}
+
 /**
  * Resolves a selector to a proxy. Connected proxies win (they carry their real metadata); then
  * Pods and WorkloadEntries of the config; labels without a matching workload give a proxy with

@@ -19,6 +19,21 @@ spec:
   endpoints: [{address: 10.0.0.5, labels: {app: reviews}}]
 `;
 
+/** An ingress Gateway with one HTTP server on 80, for routers labelled istio=ingressgateway. */
+export const HTTP_GATEWAY = `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ingress, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+`;
+
+/** The ingress gateway's router proxy. */
+export function ingressRouter(): Proxy {
+  return proxyFromNode({ id: 'router~10.0.0.50~gw-1.istio-system~istio-system.svc.cluster.local', metadata: { NAMESPACE: 'istio-system', LABELS: { istio: 'ingressgateway' } } });
+}
+
 /** A sidecar at the reviews address, labelled as given. */
 export function reviewsSidecar(labels: Record<string, string> = { app: 'reviews' }): Proxy {
   return proxyFromNode({ id: 'sidecar~10.0.0.5~reviews-1.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default', LABELS: labels } });

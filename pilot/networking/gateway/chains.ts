@@ -21,6 +21,8 @@ import { adsConfigSource } from '../envoy.js';
 import { destinationCluster } from '../route/translate.js';
 import { httpFilters } from '../sidecar/common.js';
 import { securityFilters, type SecurityFilters } from '../security-filters.js';
+import { pathNormalizationFields } from '../path-normalization.js';
+import type { PathNormalization } from '../../model/mesh.js';
 import {
   gatewayService,
   type GatewayServerSpec,
@@ -60,8 +62,9 @@ export interface ChainContext {
 }
 
 /** The HTTP connection manager of a gateway chain (Istio's buildGatewayConnectionManager). */
-export function gatewayHcm(statPrefix: string, rds: string, security: SecurityFilters): Filter {
+export function gatewayHcm(statPrefix: string, rds: string, security: SecurityFilters, paths: PathNormalization): Filter {
   const hcm = create(HttpConnectionManagerSchema, {
+    ...pathNormalizationFields(paths),
     statPrefix,
     routeSpecifier: { case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: rds } },
     httpFilters: httpFilters([], security.http),
@@ -231,7 +234,7 @@ function tcpServerChains(ctx: ChainContext, gs: GatewayServer, listenerPort: num
 /** The chains of one server port's servers, in server order. */
 export function serverPortChains(ctx: ChainContext, sp: ServerPort, servers: MergedServers, defaultStatPrefix: string): ChainOpts[] {
   if (isHttpProtocol(parseProtocol(sp.protocol))) {
-    return [{ rds: servers.routeName, networkFilters: [gatewayHcm(defaultStatPrefix, servers.routeName, securityFilters(ctx.push, ctx.proxy))] }];
+    return [{ rds: servers.routeName, networkFilters: [gatewayHcm(defaultStatPrefix, servers.routeName, securityFilters(ctx.push, ctx.proxy), ctx.push.mesh.pathNormalization)] }];
   }
   const out: ChainOpts[] = [];
   for (const gs of servers.servers) {
@@ -241,7 +244,7 @@ export function serverPortChains(ctx: ChainContext, sp: ServerPort, servers: Mer
         sniHosts: ctx.merged.tlsServerInfo.get(gs)?.sniHosts ?? [],
         tlsContext: gatewayTlsContext(gs.server, false),
         rds,
-        networkFilters: [gatewayHcm(gs.server.name || defaultStatPrefix, rds, securityFilters(ctx.push, ctx.proxy))],
+        networkFilters: [gatewayHcm(gs.server.name || defaultStatPrefix, rds, securityFilters(ctx.push, ctx.proxy), ctx.push.mesh.pathNormalization)],
       });
     } else {
       out.push(...tcpServerChains(ctx, gs, sp.number));

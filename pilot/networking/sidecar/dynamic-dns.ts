@@ -28,6 +28,8 @@ import { applyConnectionPool } from '../cluster-policy.js';
 import { duration } from '../envoy.js';
 import { ALLOW_ANY_DFP_DNS_CACHE, ALLOW_ANY_DYNAMIC_DNS, ALLOW_ANY_DYNAMIC_DNS_CLUSTER } from '../names.js';
 import { httpFilters, PLAINTEXT_HTTP_ALPNS, socketAddress } from './common.js';
+import { pathNormalizationFields } from '../path-normalization.js';
+import type { PathNormalization } from '../../model/mesh.js';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const DEFAULT_DNS_PROXY = { host: '127.0.0.1', port: 15053 };
@@ -105,7 +107,7 @@ export function dynamicDnsVirtualHost(): VirtualHost {
 }
 
 /** virtualOutbound's chain for plaintext HTTP the HTTP inspector recognised (an inline route config). */
-export function dynamicDnsFilterChain(proxy: Proxy): FilterChain {
+export function dynamicDnsFilterChain(proxy: Proxy, paths: PathNormalization): FilterChain {
   const routeConfig = create(RouteConfigurationSchema, {
     name: ALLOW_ANY_DYNAMIC_DNS,
     virtualHosts: [dynamicDnsVirtualHost()],
@@ -114,6 +116,7 @@ export function dynamicDnsFilterChain(proxy: Proxy): FilterChain {
     ignorePortInHostMatching: true,
   });
   const hcm = create(HttpConnectionManagerSchema, {
+    ...pathNormalizationFields(paths),
     statPrefix: `outbound_virtualOutbound_${ALLOW_ANY_DYNAMIC_DNS};`,
     routeSpecifier: { case: 'routeConfig', value: routeConfig },
     httpFilters: httpFilters([dynamicDnsHttpFilter(proxy)]),

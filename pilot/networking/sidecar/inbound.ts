@@ -33,6 +33,8 @@ import { proxyServiceInstances } from './instances.js';
 import { listenerProtocol, PLAINTEXT_HTTP_ALPNS } from './outbound.js';
 import type { NamedResource } from '../generator.js';
 import { NO_SECURITY_FILTERS, securityFilters, type SecurityFilters } from '../security-filters.js';
+import { pathNormalizationFields } from '../path-normalization.js';
+import type { PathNormalization } from '../../model/mesh.js';
 
 export const VIRTUAL_INBOUND_PORT = 15006;
 const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
@@ -94,6 +96,8 @@ interface ChainConfig {
   protocol: Protocol;
   hostname: string;
   passthrough: boolean;
+  /** The mesh's path normalization (part of every cache key that holds the chain). */
+  paths: PathNormalization;
 }
 
 function chainName(cc: ChainConfig, protocol: ChainProtocol): string {
@@ -124,6 +128,7 @@ function inboundHcm(cc: ChainConfig, security: SecurityFilters) {
     validateClusters: false,
   });
   return create(HttpConnectionManagerSchema, {
+    ...pathNormalizationFields(cc.paths),
     statPrefix: cc.passthrough ? cc.clusterName : `inbound_${WILDCARD}_${cc.targetPort}`,
     routeSpecifier: { case: 'routeConfig', value: routeConfig },
     httpFilters: [...security.http, create(HttpFilterSchema, { name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
@@ -139,7 +144,7 @@ function inboundHcm(cc: ChainConfig, security: SecurityFilters) {
 const hcmTemplates = new Map<string, ReturnType<typeof inboundHcm>>();
 
 function httpFilters(cc: ChainConfig, security: SecurityFilters) {
-  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}|${security.key}`;
+  const key = `${cc.clusterName}|${cc.servicePort}|${cc.targetPort}|${cc.protocol}|${cc.passthrough}|${cc.paths}|${security.key}`;
   let template = hcmTemplates.get(key);
   if (!template) {
     if (hcmTemplates.size > 1024) hcmTemplates.clear();
@@ -209,6 +214,7 @@ function serviceChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] {
       protocol: inst.port.protocol,
       hostname: inst.service.hostname,
       passthrough: false,
+      paths: push.mesh.pathNormalization,
     });
   }
   return [...byPort.values()].sort((a, b) => a.targetPort - b.targetPort);
@@ -226,10 +232,18 @@ function passthroughChains(push: PushContext, mtls: EffectiveMtls, servicePorts:
   const settings: { port: number; mode: MtlsMode }[] = [{ port: 0, mode: mtls.mode }];
   for (const [port, mode] of [...mtls.perPort].sort(([a], [b]) => a - b)) if (!servicePorts.has(port)) settings.push({ port, mode });
   for (const s of settings) {
-    const cc: ChainConfig = { clusterName: INBOUND_PASSTHROUGH_CLUSTER, bind: WILDCARD, servicePort: 0, targetPort: s.port, protocol: 'UnsupportedProtocol', hostname: '', passthrough: true };
+    const cc: ChainConfig = {
+      clusterName: INBOUND_PASSTHROUGH_CLUSTER,
+      bind: WILDCARD,
+      servicePort: 0,
+      targetPort: s.port,
+      protocol: 'UnsupportedProtocol',
+      hostname: '',
+      passthrough: true,
+      paths: push.mesh.pathNormalization,
+    };
     out.push(...chainsFor(cc, s.mode, security));
   }
-  void push;
   return out;
 }
 
@@ -288,6 +302,7 @@ function sidecarChainConfigs(push: PushContext, proxy: Proxy): ChainConfig[] | u
       protocol: parseProtocol(i.port?.protocol),
       hostname: `${scope.sidecar!.meta.name}.${scope.sidecar!.meta.namespace}`,
       passthrough: false,
+      paths: push.mesh.pathNormalization,
       tls: i.tls && process.env.ENABLE_TLS_ON_SIDECAR_INGRESS === 'true' ? i.tls : undefined,
     });
   }

@@ -49,7 +49,7 @@ function virtualOutbound(push: PushContext, proxy: Proxy): Listener {
     listenerFilters: dynamicDns ? [listenerFilter('http_inspector')] : [],
     filterChains: [
       blackhole,
-      ...(dynamicDns ? [dynamicDnsFilterChain(proxy)] : []),
+      ...(dynamicDns ? [dynamicDnsFilterChain(proxy, push.mesh.pathNormalization)] : []),
       create(FilterChainSchema, { name: 'virtualOutbound-catchall-tcp', filters: catchAllFilters(push, proxy) }),
     ],
   });

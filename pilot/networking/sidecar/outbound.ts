@@ -23,6 +23,7 @@ import { altVirtualHosts } from '../route/vhosts.js';
 import { serviceAddressForProxy } from '../../model/addresses.js';
 import { cidrRange, listenerFilter, PLAINTEXT_HTTP_ALPNS, socketAddress, WILDCARD } from './common.js';
 import { outboundHttpFilters } from './dynamic-dns.js';
+import { pathNormalizationFields } from '../path-normalization.js';
 
 export { PLAINTEXT_HTTP_ALPNS };
 export const PASSTHROUGH_FILTER_CHAIN = 'PassthroughFilterChain';
@@ -341,6 +342,7 @@ function toListener(push: PushContext, proxy: Proxy, entry: ListenerEntry): List
     const chain = create(FilterChainSchema, {});
     if (opt.rds !== undefined) {
       const hcm = create(HttpConnectionManagerSchema, {
+        ...pathNormalizationFields(push.mesh.pathNormalization),
         statPrefix: `outbound_${name}`,
         routeSpecifier: { case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: opt.rds } },
         httpFilters: outboundHttpFilters(push, proxy),
