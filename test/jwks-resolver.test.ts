@@ -2,7 +2,12 @@
 // discovery, a push only when keys really change, failures that keep the last good keys, and
 // the addresses and contents it refuses.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { JwksResolver } from '../pilot/bootstrap/jwks-resolver.js';
 
@@ -154,6 +159,32 @@ describe('JWKS resolver (real HTTP server on loopback)', function () {
   it('takes only ADDRESS/BITS ranges in BLOCKED_CIDRS_IN_JWKS_URIS', () => {
     make({ blockedCidrs: ['10.0.0.0/', '10.0.0.0/8.5', '10.0.0.1', 'fd00::/8', '10.0.0.0/8'] });
     assert.deepEqual(warnings.map((w) => JSON.parse(w.slice(w.indexOf('{'))).cidr), ['10.0.0.0/', '10.0.0.0/8.5', '10.0.0.1']);
+  });
+
+  it('trusts an identity provider with a private CA only through the extra bundle (or when told to skip checks)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isthmus-jwks-tls-'));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=idp', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const secure = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => res.end(JSON.stringify({ keys: [KEY_A] })));
+    await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+    const uri = `https://127.0.0.1:${(secure.address() as AddressInfo).port}/keys`;
+    try {
+      const fetchWith = async (extra: Partial<ConstructorParameters<typeof JwksResolver>[0]>) => {
+        const r = make(extra);
+        r.sync([{ issuer: 'tls', jwksUri: uri, timeoutSeconds: 5 }]);
+        await r.settled();
+        r.close();
+        return r.snapshot().get('tls', uri);
+      };
+      assert.equal(await fetchWith({}), undefined, 'an unknown CA is not trusted');
+      assert.ok(warnings.some((w) => /certificate/i.test(w)), warnings.join('\n'));
+      assert.deepEqual(JSON.parse((await fetchWith({ extraCaFile: cert }))!), { keys: [KEY_A] });
+      assert.deepEqual(JSON.parse((await fetchWith({ insecureSkipVerify: true }))!), { keys: [KEY_A] });
+    } finally {
+      await new Promise<void>((r) => secure.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('forgets key sets no rule names any more', async () => {

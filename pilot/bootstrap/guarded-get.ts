@@ -18,6 +18,10 @@ export interface GuardedGetOptions {
   signal?: AbortSignal;
   /** Name resolution (dns.lookup unless a test stands in for it). */
   lookup?: Lookup;
+  /** Trusted roots for https (default: Node's bundled ones). */
+  ca?: readonly string[];
+  /** JWKS_RESOLVER_INSECURE_SKIP_VERIFY: accept any server certificate. */
+  insecureSkipVerify?: boolean;
 }
 
 /** Resolves like dns.lookup, but fails when any address the name has is blocked. */
@@ -54,7 +58,8 @@ export function guardedGet(uri: string, o: GuardedGetOptions): Promise<string> {
   }
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', signal: o.signal, timeout: o.timeoutMs, lookup: guardedLookup(o.blocked, o.lookup ?? dnsLookup) as never }, (res) => {
+    const tlsOptions = url.protocol === 'https:' ? { ca: o.ca ? [...o.ca] : undefined, rejectUnauthorized: !o.insecureSkipVerify, minVersion: 'TLSv1.2' as const } : {};
+    const req = request(url, { method: 'GET', signal: o.signal, timeout: o.timeoutMs, lookup: guardedLookup(o.blocked, o.lookup ?? dnsLookup) as never, ...tlsOptions }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

@@ -3,6 +3,8 @@
 // PILOT_JWT_ENABLE_REMOTE_JWKS=false mode, so proxies get the keys inline. Fetches run in the
 // background: a push built before a key arrives carries a key nothing verifies against (tokens
 // are refused, never accepted unchecked), and the key's arrival or change triggers a new push.
+import { existsSync, readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { jwksKey, type JwksRule, type JwksSnapshot, type JwksSource } from '../model/jwks.js';
 import { parseCidr, type IpRange } from './blocked-addresses.js';
 import { guardedGet, type Lookup } from './guarded-get.js';
@@ -24,6 +26,10 @@ export interface JwksResolverOptions {
   evictAfterMs?: number;
   /** Name resolution, for tests. */
   lookup?: Lookup;
+  /** Roots trusted besides the usual ones (istiod reads /cacerts/extra.pem), for identity providers with a private CA. */
+  extraCaFile?: string;
+  /** JWKS_RESOLVER_INSECURE_SKIP_VERIFY. */
+  insecureSkipVerify?: boolean;
 }
 
 interface Entry {
@@ -71,6 +77,8 @@ export class JwksResolver implements JwksSource {
   private readonly timer: NodeJS.Timeout;
   /** Ends in-flight fetches and pauses on close. */
   private readonly aborter = new AbortController();
+  /** Trusted roots for https: Node's, plus the extra bundle when there is one. */
+  private readonly ca: readonly string[] | undefined;
 
   constructor(private readonly opts: JwksResolverOptions) {
     this.blocked = (opts.blockedCidrs ?? []).flatMap((c) => {
@@ -78,6 +86,8 @@ export class JwksResolver implements JwksSource {
       if (!parsed) opts.log.warn({ cidr: c }, 'ignoring an invalid range in BLOCKED_CIDRS_IN_JWKS_URIS');
       return parsed ? [parsed] : [];
     });
+    const extraCa = opts.extraCaFile && existsSync(opts.extraCaFile) ? readFileSync(opts.extraCaFile, 'utf8') : undefined;
+    this.ca = extraCa ? [...rootCertificates, extraCa] : undefined;
     const refresh = opts.refreshMs ?? 20 * 60_000;
     const retryFailed = opts.retryFailedMs ?? 60_000;
     const evictAfter = opts.evictAfterMs ?? 7 * 24 * 3600_000;
@@ -188,7 +198,7 @@ export class JwksResolver implements JwksSource {
     for (let i = 0; i < attempts && !signal.aborted; i++) {
       if (i > 0) await pause(this.opts.attemptPauseMs ?? 1000, signal);
       try {
-        return await guardedGet(uri, { timeoutMs: timeoutSeconds * 1000, blocked: this.blocked, signal, lookup: this.opts.lookup });
+        return await guardedGet(uri, { timeoutMs: timeoutSeconds * 1000, blocked: this.blocked, signal, lookup: this.opts.lookup, ca: this.ca, insecureSkipVerify: this.opts.insecureSkipVerify });
       } catch (err) {
         last = err as Error;
         // A blocked address stays blocked: no point asking again.

@@ -128,6 +128,8 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     log: log.child({ component: 'jwks' }),
     refreshMs: refreshInterval(env.PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, log),
     blockedCidrs: (env.BLOCKED_CIDRS_IN_JWKS_URIS ?? '').split(',').filter((c) => c.trim()),
+    extraCaFile: '/cacerts/extra.pem',
+    insecureSkipVerify: envBool(env.JWKS_RESOLVER_INSECURE_SKIP_VERIFY, false, (v) => log.warn({ value: v }, 'invalid boolean in JWKS_RESOLVER_INSECURE_SKIP_VERIFY, using the default (false)')),
   });
   discovery = new DiscoveryService(
     source.store,
