@@ -44,6 +44,8 @@ describe('path normalization on HTTP connection managers', () => {
     assert.equal(read('DEFAULT'), 'BASE');
     assert.equal(read(1), 'NONE');
     assert.deepEqual(meshConfigFromJson({ pathNormalization: { normalization: 'SOMETIMES' } }).errors, ['pathNormalization.normalization: unknown value "SOMETIMES"']);
+    assert.deepEqual(meshConfigFromJson({ pathNormalization: 'NONE' }).errors, ['pathNormalization: not an object, e.g. {normalization: MERGE_SLASHES}']);
+    assert.equal(meshConfigFromJson({ pathNormalization: { normalization: null } }).mesh.pathNormalization, 'BASE');
     for (const [name, normalize] of settings({ pathNormalization: read('NONE') })) assert.equal(normalize, false, name);
     for (const [name, normalize, merge, escaped] of settings({ pathNormalization: read('DECODE_AND_MERGE_SLASHES') })) {
       assert.deepEqual([normalize, merge, escaped], [true, true, Escaped.UNESCAPE_AND_FORWARD], name);

@@ -13,6 +13,8 @@ import { defaultMeshConfig } from '../pilot/model/mesh.js';
 import { PushContext } from '../pilot/model/push-context.js';
 import { buildServiceIndex } from '../pilot/registry/index.js';
 import { describeChange, overlayStore, previewChange, type PreviewReport } from '../pilot/simulation/preview.js';
+import { changeFromInput } from '../pilot/debug/preview.js';
+import { TYPE } from '../pilot/networking/envoy.js';
 import { ROOT } from './support/isthmusd.js';
 import { startLiveReviews, type LiveReviews } from './support/live-reviews.js';
 import { REVIEWS_ENTRY, reviewsSidecar } from './support/security-fixtures.js';
@@ -103,10 +105,29 @@ spec:
     }
   });
 
+  it('refuses input it cannot or should not read', () => {
+    const deep = changeFromInput('['.repeat(100_000), []);
+    assert.ok('errors' in deep && /nests deeper than 64 levels/.test(deep.errors[0]!));
+    const unknown = changeFromInput('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n', []);
+    assert.ok('errors' in unknown && /not a kind isthmusd knows/.test(unknown.errors[0]!), JSON.stringify(unknown));
+    assert.ok('errors' in changeFromInput('', []));
+  });
+
   describe('against a running isthmusd', () => {
     let live: LiveReviews;
     before(async () => (live = await startLiveReviews()));
     after(() => live?.stop());
+
+    it('refuses hostile requests and keeps serving', async () => {
+      const post = (body: string, type = 'application/json') => fetch(`http://${live.isthmusd.http}/debug/preview`, { method: 'POST', headers: { 'content-type': type }, body });
+      assert.equal((await post(JSON.stringify({ yaml: 'kind: VirtualService' }), 'text/plain')).status, 415);
+      const deep = await post(JSON.stringify({ yaml: '['.repeat(200_000) }));
+      assert.equal(deep.status, 400);
+      assert.match(JSON.stringify(await deep.json()), /nests deeper/);
+      assert.equal((await post('[1]')).status, 400);
+      assert.equal((await post(JSON.stringify({ yaml: 5 }))).status, 400);
+      assert.equal((await fetch(`http://${live.isthmusd.http}/ready`)).status, 200);
+    });
 
     it('previews for the connected proxies, and applies nothing', async () => {
       const change = join(live.dir, '..', `preview-change-${process.pid}.yaml`);
@@ -118,6 +139,25 @@ spec:
         assert.equal(r.checked, 1);
         assert.deepEqual(r.affected.map((a) => [a.proxy.workload, a.diffs]), [['reviews-1.default', [{ type: 'LDS', added: [], removed: [], changed: ['virtualInbound'] }]]]);
         assert.ok(await live.client.responses.quiet(500), 'the connected proxy received nothing');
+        // A new HTTP service: a sidecar watching routes and clusters would follow its new listener to a new route.
+        for (const typeUrl of [TYPE.cluster, TYPE.route]) {
+          live.client.send({ typeUrl, resourceNames: typeUrl === TYPE.route ? ['9080'] : [] });
+          const res = await live.client.responses.next(typeUrl);
+          live.client.send({ typeUrl, versionInfo: res.versionInfo, responseNonce: res.nonce, resourceNames: typeUrl === TYPE.route ? ['9080'] : [] });
+        }
+        writeFileSync(change, `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: shop, namespace: default}
+spec:
+  hosts: [shop.example.com]
+  location: MESH_EXTERNAL
+  resolution: DNS
+  ports: [{number: 7000, name: http, protocol: HTTP}]
+`);
+        const added = JSON.parse((await ctl('-f', change, '--isthmusd', live.isthmusd.http, '-o', 'json')).stdout) as PreviewReport;
+        const diffs = Object.fromEntries(added.affected[0]!.diffs.map((d) => [d.type, d.added]));
+        assert.deepEqual(diffs.RDS, ['7000']);
+        assert.ok(diffs.CDS!.includes('outbound|7000||shop.example.com'));
         const bad = await ctl('--delete', 'not-a-key', '--isthmusd', live.isthmusd.http);
         assert.equal(bad.code, 1);
         assert.match(bad.stderr, /"not-a-key" is not Kind\/namespace\/name/);

@@ -97,6 +97,16 @@ function subscriptions(push: PushContext, proxy: Proxy, gens: GeneratorSet): Map
   ]);
 }
 
+/** The types a proxy watches, each with the names `b` adds (wildcard wins); types it does not watch stay out. */
+function union(a: Map<string, string[] | undefined>, b: Map<string, string[] | undefined>): Map<string, string[] | undefined> {
+  const out = new Map(a);
+  for (const [type, names] of b) {
+    if (!out.has(type) || out.get(type) === undefined) continue;
+    out.set(type, names === undefined ? undefined : [...new Set([...out.get(type)!, ...names])]);
+  }
+  return out;
+}
+
 /** Each resource's encoding, by type and name. */
 function encodings(push: PushContext, proxy: Proxy, gens: GeneratorSet, watches: Map<string, string[] | undefined>): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
@@ -137,8 +147,10 @@ export function previewChange(
   const affected: ProxyImpact[] = [];
   for (const proxy of proxies) {
     const gens = generatorsFor(proxy);
-    const wb = watches?.(proxy) ?? subscriptions(before, proxy, gens);
-    const wa = watches?.(proxy) ?? subscriptions(after, proxy, gens);
+    const given = watches?.(proxy);
+    const wb = given ?? subscriptions(before, proxy, gens);
+    // An Envoy proxy follows its new listeners and clusters to new routes and endpoints.
+    const wa = !given ? subscriptions(after, proxy, gens) : proxy.generator === 'grpc' ? given : union(given, subscriptions(after, proxy, gens));
     const eb = encodings(before, proxy, gens, wb);
     const ea = encodings(after, proxy, gens, wa);
     const diffs = TYPES.map(([type, url]) => diff(type, eb.get(url), ea.get(url))).filter((d): d is ResourceDiff => !!d);

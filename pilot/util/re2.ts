@@ -70,6 +70,7 @@ function classBody(ranges: Range[]): string {
 interface Flags { s: boolean; m: boolean; U: boolean; i: boolean }
 
 const compiled = new Map<string, RegExp | Re2Error>();
+const MAX_CACHED = 10_000;
 
 /** Compiles an RE2 pattern to an equivalent JS RegExp (cached). Throws Re2Error. */
 export function re2ToRegExp(pattern: string): RegExp {
@@ -80,6 +81,8 @@ export function re2ToRegExp(pattern: string): RegExp {
     } catch (e) {
       re = e instanceof Re2Error ? e : new Re2Error(String(e));
     }
+    // Patterns come from config, even from requests (previews, admission): keep the cache bounded.
+    if (compiled.size >= MAX_CACHED) compiled.clear();
     compiled.set(pattern, re);
   }
   if (re instanceof Re2Error) throw re;
