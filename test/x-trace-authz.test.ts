@@ -81,6 +81,22 @@ describe('x trace: authorization', () => {
     assert.equal(viaXff.result.error, null);
   });
 
+  it('matches on the path as the connection manager normalizes it', () => {
+    const dotted = trace({ url: 'http://reviews.default.svc.cluster.local:9080/public/../admin/users' });
+    assert.equal(dotted.result.error?.name, 'ErrAccessDenied');
+    assert.ok(dotted.notes.some((n) => n.includes('"/public/../admin/users" to "/admin/users"')), dotted.notes.join('\n'));
+    const yaml = `${REVIEWS_ENTRY}\n---\n${POLICIES}`;
+    /** Which filter stopped the request: the DENY policy (on /admin/*) or the ALLOW one after it. */
+    const traceWith = (mesh: Parameters<typeof pushFromYaml>[1], url: string) => /^(DENY|ALLOW)/.exec(traceRequest(pushFromYaml(yaml, mesh), proxy, { url, inbound: true }).result.error?.detail ?? '')?.[1];
+    // Without normalization the DENY on /admin/* is bypassed, as it would be in Envoy.
+    assert.equal(traceWith({}, 'http://reviews.default.svc.cluster.local:9080/public/../admin/users'), 'DENY');
+    assert.equal(traceWith({ pathNormalization: 'NONE' }, 'http://reviews.default.svc.cluster.local:9080/public/../admin/users'), 'ALLOW');
+    assert.equal(traceWith({}, 'http://reviews.default.svc.cluster.local:9080//admin/users'), 'ALLOW', 'BASE keeps double slashes');
+    assert.equal(traceWith({ pathNormalization: 'MERGE_SLASHES' }, 'http://reviews.default.svc.cluster.local:9080//admin/users'), 'DENY');
+    assert.equal(traceWith({ pathNormalization: 'DECODE_AND_MERGE_SLASHES' }, 'http://reviews.default.svc.cluster.local:9080/%2Fadmin/users'), 'DENY');
+    assert.equal(traceWith({}, 'http://reviews.default.svc.cluster.local:9080/%61dmin/users'), 'DENY', 'unreserved characters are decoded');
+  });
+
   it('sees no JWT where no RequestAuthentication verifies one', () => {
     const noAuthn = pushFromYaml(`${REVIEWS_ENTRY}\n---\n${POLICIES.split('---').filter((d) => !d.includes('RequestAuthentication')).join('---')}`);
     const t = traceRequest(noAuthn, proxy, { url: 'http://reviews.default.svc.cluster.local:9080/', inbound: true, jwtClaims: { iss: 'https://issuer.example.com', sub: 'alice' } });

@@ -23,6 +23,7 @@ import { TlsInspectorSchema } from '../../gen/envoy/extensions/filters/listener/
 import { HttpInspectorSchema } from '../../gen/envoy/extensions/filters/listener/http_inspector/v3/http_inspector_pb.js';
 import { fillDefaults, plaintextAlpn, simError, type Call, type Result, type SimError, type Step, type WeightedClusterResult } from './call.js';
 import { evaluateAuthorization } from './rbac.js';
+import { normalizeRequestPath } from './normalize-path.js';
 import {
   cidrContains,
   matchHeader,
@@ -257,6 +258,14 @@ export class Simulation {
       if (call.tls !== 'plaintext' && !chain.transportSocket) return fail(simError('ErrProtocolError', `filter chain ${JSON.stringify(chain.name)} is an HTTP connection manager without TLS termination; the call is ${call.tls}`));
       if (call.protocol !== 'http' && call.protocol !== 'http2') return fail(simError('ErrProtocolError', `filter chain ${JSON.stringify(chain.name)} is an HTTP connection manager; the call is ${call.protocol ?? 'tcp'}`));
       steps.push({ step: 'network filter', name: HCM_FILTER, detail: `stat_prefix ${hcm.statPrefix}` });
+      if (this.fidelity === 'envoy' && call.path) {
+        // Filters and routes see the path as the connection manager normalized it.
+        const normalized = normalizeRequestPath(call.path, hcm);
+        if (normalized !== call.path) {
+          notes.push(`the connection manager normalizes the path ${JSON.stringify(call.path)} to ${JSON.stringify(normalized)}`);
+          call.path = normalized;
+        }
+      }
       if (!this.authorize(call, chain, sni, hcm, result)) return result;
       return this.runHttp(call, hcm, result);
     }

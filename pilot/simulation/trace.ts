@@ -177,7 +177,9 @@ function parseRequest(push: PushContext, proxy: Proxy, req: TraceRequest, notes:
   const hostHeader = headers.host ?? headers[':authority'] ?? (port === defaultPort ? url.host.replace(/:\d+$/, '') : url.host);
   delete headers.host;
   delete headers[':authority'];
-  const path = protocol === 'tcp' ? '/' : `${url.pathname || '/'}${url.search}`;
+  // The path as written (URL parsing would resolve `..` and `%2e`): normalizing is the proxy's job.
+  const written = raw.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '').replace(/#.*$/, '');
+  const path = protocol === 'tcp' ? '/' : written.startsWith('/') ? written : `/${written}`;
   const method = (req.method ?? 'GET').toUpperCase();
 
   let address = req.address;
