@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { parse } from 'yaml';
 import { debugGet, DEFAULT_ISTHMUSD } from './debug-client.js';
 import { table } from './table.js';
+import { EXT_AUTHZ_MATCH_PREFIX } from '../pilot/networking/authz/ext-authz.js';
 
 type Json = Record<string, any>;
 
@@ -65,7 +66,7 @@ export function authzRows(listeners: Json[]): string[][] {
     const enforced = Object.keys(field(enforcedRules, 'policies') ?? {});
     for (const name of enforced) add(action, ...named(name));
     for (const name of Object.keys(field(field(rbac, 'shadowRules'), 'policies') ?? {})) {
-      if (name.startsWith('istio-ext-authz-')) add('CUSTOM', ...named(name));
+      if (name.startsWith(`${EXT_AUTHZ_MATCH_PREFIX}-`)) add('CUSTOM', ...named(name));
     }
     if (!enforced.length) add(action, ANONYMOUS, '0');
   }
@@ -77,7 +78,7 @@ export function authzRows(listeners: Json[]): string[][] {
 }
 
 /** The active dynamic listeners of an Envoy config dump (`/config_dump`, JSON or YAML), as istioctl reads them. */
-export function listenersFromDump(text: string): Json[] {
+function listenersFromDump(text: string): Json[] {
   const dump = parse(text) as Json;
   const section = (dump?.configs ?? []).find((c: Json) => c['@type'] === LISTENERS_DUMP);
   if (!section) throw new Error('no ListenersConfigDump in the config dump');

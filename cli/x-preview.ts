@@ -13,7 +13,7 @@ import { PushContext } from '../pilot/model/push-context.js';
 import { buildServiceIndex } from '../pilot/registry/index.js';
 import { configProxies, describeChange, overlayStore, previewChange, type PreviewReport } from '../pilot/simulation/preview.js';
 import { DEFAULT_ISTHMUSD } from './debug-client.js';
-import { table } from './table.js';
+import { collect, table } from './table.js';
 
 interface PreviewOptions {
   file: string[];
@@ -24,7 +24,6 @@ interface PreviewOptions {
   output: 'table' | 'json' | 'yaml';
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 async function offline(dir: string, domain: string, yaml: string, deletes: string[]): Promise<PreviewReport> {
   const root = resolve(dir);
@@ -49,7 +48,7 @@ async function remote(addr: string, yaml: string, deletes: string[]): Promise<Pr
     const cause = (e as { cause?: { code?: string } }).cause;
     throw new Error(`cannot reach isthmusd at ${addr} (${cause?.code ?? (e as Error).message}); use --isthmusd HOST:PORT or -d DIR`);
   }
-  const body = (await res.json()) as PreviewReport | { error: string; errors?: string[] };
+  const body = (await res.json().catch(() => ({ error: `isthmusd answered ${res.status} without JSON` }))) as PreviewReport | { error: string; errors?: string[] };
   if (!res.ok || 'error' in body) {
     const b = body as { error: string; errors?: string[] };
     throw new Error(`isthmusd: ${b.error}${b.errors ? `:\n${b.errors.map((e) => `  ${e}`).join('\n')}` : ''}`);
@@ -62,7 +61,7 @@ function names(list: string[]): string {
   return list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} +${list.length - 3} more`;
 }
 
-export function formatPreview(r: PreviewReport): string {
+function formatPreview(r: PreviewReport): string {
   const out = [...table([['CONFIG', 'CHANGE'], ...r.config.map((c) => [c.key, c.action])]), ''];
   if (!r.affected.length) {
     out.push(`No proxy's config would change (${r.checked} checked).`);

@@ -16,6 +16,7 @@ import type { CallProtocol, TlsMode } from '../pilot/simulation/call.js';
 import { traceRequest, type TraceReport, type TraceRequest } from '../pilot/simulation/trace.js';
 import { resolveProxy, type ProxySelector } from '../pilot/simulation/workload.js';
 import { formatTrace } from './x-trace-format.js';
+import { collect } from './table.js';
 import { xAuthzCommand } from './x-authz.js';
 import { xPreviewCommand } from './x-preview.js';
 
@@ -42,7 +43,6 @@ interface TraceOptions {
   output: 'table' | 'json' | 'yaml';
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 function parseClaims(text: string): Record<string, unknown> {
   let v: unknown;

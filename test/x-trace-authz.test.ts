@@ -88,8 +88,8 @@ describe('x trace: authorization', () => {
     const yaml = `${REVIEWS_ENTRY}\n---\n${POLICIES}`;
     /** Which filter stopped the request: the DENY policy (on /admin/*) or the ALLOW one after it. */
     const traceWith = (mesh: Parameters<typeof pushFromYaml>[1], url: string) => /^(DENY|ALLOW)/.exec(traceRequest(pushFromYaml(yaml, mesh), proxy, { url, inbound: true }).result.error?.detail ?? '')?.[1];
-    // Without normalization the DENY on /admin/* is bypassed, as it would be in Envoy.
     assert.equal(traceWith({}, 'http://reviews.default.svc.cluster.local:9080/public/../admin/users'), 'DENY');
+    // Without normalization the DENY on /admin/* is bypassed, as it would be in Envoy.
     assert.equal(traceWith({ pathNormalization: 'NONE' }, 'http://reviews.default.svc.cluster.local:9080/public/../admin/users'), 'ALLOW');
     assert.equal(traceWith({}, 'http://reviews.default.svc.cluster.local:9080//admin/users'), 'ALLOW', 'BASE keeps double slashes');
     assert.equal(traceWith({ pathNormalization: 'MERGE_SLASHES' }, 'http://reviews.default.svc.cluster.local:9080//admin/users'), 'DENY');
@@ -104,7 +104,7 @@ describe('x trace: authorization', () => {
     assert.ok(t.notes.some((n) => n.includes('no RequestAuthentication applies here')), t.notes.join('\n'));
   });
 
-  it('names only the policies that decided', () => {
+  it('names only the policies that decided, and asks for --principal on an mTLS call without one', () => {
     const allowed = trace({ tls: 'mtls', principal: 'cluster.local/ns/default/sa/frontend' });
     const refs = allowed.steps.filter((s) => s.step === 'authorization').flatMap((s) => s.resources.map((r) => `${r.name} ${r.role}`));
     assert.deepEqual(refs, ['allow-callers rule 0'], 'the DENY policy that did not match is not named');

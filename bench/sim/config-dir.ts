@@ -18,10 +18,6 @@ export class MeshDir {
     if (this.size.scoped) writeFileSync(join(this.dir, 'sidecars.yaml'), sidecarDocs(this.size).join('\n---\n') + '\n');
   }
 
-  fileOf(i: number): string {
-    return join(this.dir, `svc-${i}.yaml`);
-  }
-
   setWeights(i: number, weights: [number, number]): void {
     this.states.set(i, { ...this.states.get(i), weights });
     this.writeService(i);

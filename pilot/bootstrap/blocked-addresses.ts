@@ -21,7 +21,7 @@ function ipv4Value(ip: string): bigint {
 }
 
 /** The address as a number, IPv4-mapped IPv6 addresses unwrapped; undefined when not an address. */
-export function ipValue(text: string): IpValue | undefined {
+function ipValue(text: string): IpValue | undefined {
   const ip = text.replace(/%.*$/, '');
   const family = isIP(ip);
   if (family === 4) return { v6: false, value: ipv4Value(ip) };

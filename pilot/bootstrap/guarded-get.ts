@@ -24,6 +24,10 @@ export interface GuardedGetOptions {
   insecureSkipVerify?: boolean;
 }
 
+function blockedError(why: string): Error {
+  return Object.assign(new Error(`connection blocked: resolved IP ${why}`), { code: 'EBLOCKED' });
+}
+
 /** Resolves like dns.lookup, but fails when any address the name has is blocked. */
 function guardedLookup(blocked: readonly IpRange[], resolve: Lookup) {
   return (hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
@@ -32,7 +36,7 @@ function guardedLookup(blocked: readonly IpRange[], resolve: Lookup) {
       const list = addresses as LookupAddress[];
       for (const a of list) {
         const why = blockedReason(a.address, blocked);
-        if (why) return callback(Object.assign(new Error(`connection blocked: resolved IP ${why}`), { code: 'EBLOCKED' }), '');
+        if (why) return callback(blockedError(why), '');
       }
       if (options.all) return callback(null, list);
       if (!list.length) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
@@ -54,7 +58,7 @@ export function guardedGet(uri: string, o: GuardedGetOptions): Promise<string> {
   // A literal address is connected to without a lookup: check it here.
   if (isIP(host)) {
     const why = blockedReason(host, o.blocked);
-    if (why) return Promise.reject(new Error(`connection blocked: resolved IP ${why}`));
+    if (why) return Promise.reject(blockedError(why));
   }
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

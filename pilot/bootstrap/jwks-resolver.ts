@@ -71,6 +71,9 @@ function sameKeys(a: string, b: string): boolean {
   }
 }
 
+/** PILOT_JWT_PUB_KEY_REFRESH_INTERVAL's default. */
+export const DEFAULT_JWKS_REFRESH_MS = 20 * 60_000;
+
 export class JwksResolver implements JwksSource {
   private readonly entries = new Map<string, Entry>();
   private readonly blocked: IpRange[];
@@ -88,7 +91,7 @@ export class JwksResolver implements JwksSource {
     });
     const extraCa = opts.extraCaFile && existsSync(opts.extraCaFile) ? readFileSync(opts.extraCaFile, 'utf8') : undefined;
     this.ca = extraCa ? [...rootCertificates, extraCa] : undefined;
-    const refresh = opts.refreshMs ?? 20 * 60_000;
+    const refresh = opts.refreshMs ?? DEFAULT_JWKS_REFRESH_MS;
     const retryFailed = opts.retryFailedMs ?? 60_000;
     const evictAfter = opts.evictAfterMs ?? 7 * 24 * 3600_000;
     let lastRefresh = Date.now();
@@ -202,7 +205,7 @@ export class JwksResolver implements JwksSource {
       } catch (err) {
         last = err as Error;
         // A blocked address stays blocked: no point asking again.
-        if ((err as { code?: string }).code === 'EBLOCKED' || /connection blocked/.test(last.message)) break;
+        if ((err as { code?: string }).code === 'EBLOCKED') break;
       }
     }
     throw last ?? new Error('closed');

@@ -19,7 +19,7 @@ import { InjectionWebhook } from '../../webhook/inject/webhook.js';
 import { settingsFromFiles, watchSettingsFiles } from '../../webhook/inject/load.js';
 import { listenGrpc, type GrpcListener } from './grpc-listen.js';
 import { formatAddress, type ListenAddress } from './address.js';
-import { JwksResolver } from './jwks-resolver.js';
+import { DEFAULT_JWKS_REFRESH_MS, JwksResolver } from './jwks-resolver.js';
 import { parseDuration } from '../config/schema/dsl.js';
 
 export interface IsthmusOptions {
@@ -100,12 +100,11 @@ const GRPC_SERVER_OPTIONS = { 'grpc.max_receive_message_length': 16 * 1024 * 102
 
 /** PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, a Go duration (default 20m); a bad or non-positive value keeps the default. */
 function refreshInterval(value: string | undefined, log: Logger): number {
-  const DEFAULT_MS = 20 * 60_000;
-  if (value === undefined || value === '') return DEFAULT_MS;
+  if (value === undefined || value === '') return DEFAULT_JWKS_REFRESH_MS;
   const seconds = parseDuration(value);
   if (seconds === undefined || seconds <= 0) {
     log.warn({ value }, 'invalid PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, using the default (20m)');
-    return DEFAULT_MS;
+    return DEFAULT_JWKS_REFRESH_MS;
   }
   return seconds * 1000;
 }

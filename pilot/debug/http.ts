@@ -96,7 +96,7 @@ export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
         ),
       })),
     '/debug/trace': traceHandler(deps),
-    '/debug/preview': previewHandler(store, discovery),
+    '/debug/preview': previewHandler(deps),
     '/debug/config_dump': (_req, url) => {
       const id = url.searchParams.get('proxyID');
       const conn = discovery.server.list().find((c) => c.session.id === id || c.id === id || c.session.workloadName === id);

@@ -27,7 +27,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 class BodyError extends Error {}
 
 /** `Kind/namespace/name` → its parts; undefined when malformed. */
-export function parseDeleteKey(key: string): ConfigChange['delete'][number] | undefined {
+function parseDeleteKey(key: string): ConfigChange['delete'][number] | undefined {
   const parts = key.split('/');
   return parts.length === 3 && parts.every(Boolean) ? { kind: parts[0]!, namespace: parts[1]!, name: parts[2]! } : undefined;
 }
@@ -37,7 +37,7 @@ export function parseDeleteKey(key: string): ConfigChange['delete'][number] | un
  * before the YAML parser, which deep nesting makes slow or crashes. Brackets inside strings
  * count too: a scanner that skipped quotes could be fooled by a plain scalar's apostrophe.
  */
-export function nestingDepth(text: string): number {
+function nestingDepth(text: string): number {
   let depth = 0;
   let max = 0;
   for (let i = 0; i < text.length; i++) {
@@ -69,7 +69,7 @@ export function changeFromInput(yaml: string, deletes: readonly string[]): { cha
   return errors.length ? { errors } : { change: { apply: parsed.resources, delete: del } };
 }
 
-export function previewHandler(store: ConfigStore, discovery: DiscoveryService) {
+export function previewHandler({ store, discovery }: { store: ConfigStore; discovery: DiscoveryService }) {
   let running = false;
   return async (req: IncomingMessage): Promise<PreviewReport | { status: number; body: unknown }> => {
     if (req.method !== 'POST') return { status: 405, body: { error: 'POST a JSON body: {"yaml": "...", "delete": ["Kind/namespace/name"]}' } };

@@ -4,6 +4,7 @@
 // gateways, by the gateway's name.
 import type { Resource } from '../config/resource.js';
 import { envBool } from '../util/env-bool.js';
+import { compareStrings, timeOf } from '../config/kube-conversion/common.js';
 import type { AuthorizationPolicy, JWTRule, RequestAuthentication } from '../config/schema/security.js';
 
 /** An AuthorizationPolicy as the filter builder reads it. */
@@ -14,7 +15,7 @@ export interface AuthzPolicy {
   spec: AuthorizationPolicy;
 }
 
-/** The policies that apply to one workload, by action, each list oldest first. */
+/** The policies that apply to one workload, by action: the root namespace's first, then the workload's, each oldest first. */
 export interface PoliciesByAction {
   custom: AuthzPolicy[];
   deny: AuthzPolicy[];
@@ -25,18 +26,9 @@ export interface PoliciesByAction {
 const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';
 const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
-function timeOf(ts: string | undefined): number {
-  const t = ts ? Date.parse(ts) : NaN;
-  return Number.isNaN(t) ? 0 : t;
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Istio's config order: oldest first, then by name and namespace. */
 export function byCreation<T>(list: readonly Resource<T>[]): Resource<T>[] {
-  return [...list].sort((a, b) => timeOf(a.meta.creationTimestamp) - timeOf(b.meta.creationTimestamp) || cmp(a.meta.name, b.meta.name) || cmp(a.meta.namespace, b.meta.namespace));
+  return [...list].sort((a, b) => timeOf(a.meta.creationTimestamp) - timeOf(b.meta.creationTimestamp) || compareStrings(a.meta.name, b.meta.name) || compareStrings(a.meta.namespace, b.meta.namespace));
 }
 
 export interface Workload {

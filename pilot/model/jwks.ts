@@ -21,6 +21,9 @@ export interface JwksSource {
   sync(rules: readonly JwksRule[]): void;
 }
 
+/** How long a JWKS fetch may take when the rule sets no `timeout` (Istio's default). */
+export const DEFAULT_JWKS_TIMEOUT_SECONDS = 5;
+
 export const NO_JWKS: JwksSnapshot = { get: () => undefined };
 
 /**
@@ -44,7 +47,7 @@ export function jwksToFetch(specs: readonly RequestAuthentication[], envoyFetche
   for (const spec of specs) {
     for (const r of spec.jwtRules ?? []) {
       if (r.jwks || (envoyFetches && r.jwksUri)) continue;
-      const rule = { issuer: r.issuer ?? '', jwksUri: r.jwksUri ?? '', timeoutSeconds: r.timeout?.seconds ?? 5 };
+      const rule = { issuer: r.issuer ?? '', jwksUri: r.jwksUri ?? '', timeoutSeconds: r.timeout?.seconds ?? DEFAULT_JWKS_TIMEOUT_SECONDS };
       out.set(jwksKey(rule.issuer, rule.jwksUri), rule);
     }
   }

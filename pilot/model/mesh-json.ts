@@ -96,13 +96,13 @@ export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConf
         break;
       }
       case 'pathNormalization': {
-        // The enum's numbers in Istio's proto, for configs written with them.
         if (typeof value !== 'object' || Array.isArray(value)) {
           errors.push('pathNormalization: not an object, e.g. {normalization: MERGE_SLASHES}');
           break;
         }
         const { normalization: given, ...rest } = value as { normalization?: unknown };
         const normalization = given ?? 'DEFAULT';
+        // The enum's numbers in Istio's proto, for configs written with them.
         const byNumber: Record<number, string> = { 0: 'DEFAULT', 1: 'NONE', 2: 'BASE', 3: 'MERGE_SLASHES', 4: 'DECODE_AND_MERGE_SLASHES' };
         const name = typeof normalization === 'number' ? byNumber[normalization] : normalization;
         if (name === 'DEFAULT') mesh.pathNormalization = 'BASE';

@@ -15,7 +15,8 @@ import { jwksFetchMode, jwtAuthnFilter, type JwtKeySources } from './authn/jwt.j
 import { AuthzBuilder } from './authz/builder.js';
 import { resolveExtAuthzProviders, type ResolvedExtAuthz } from './authz/ext-authz.js';
 import { TrustDomainBundle } from './authz/trust-domain.js';
-import { objectId } from './view.js';
+import { labelsKey, objectId } from './view.js';
+import { subsetKey } from './names.js';
 
 export interface SecurityFilters {
   /** Identifies these filters: equal keys, equal filters (the same build, kept across pushes while the mesh config stays). */
@@ -31,7 +32,7 @@ export const NO_SECURITY_FILTERS: SecurityFilters = { key: '', http: [], tcp: []
 
 function extAuthzProviders(push: PushContext): Map<string, ResolvedExtAuthz> {
   return push.memo('authz/extAuthz', () =>
-    resolveExtAuthzProviders(push.mesh.extensionProviders, (host) => (push.registry.byHostname.get(host) ?? []).map((s) => s.namespace)),
+    resolveExtAuthzProviders(push.mesh.extensionProviders, (host) => servicesOf(push, host)),
   );
 }
 
@@ -44,7 +45,7 @@ function keySources(push: PushContext): JwtKeySources {
     mode: jwksFetchMode(process.env.PILOT_JWT_ENABLE_REMOTE_JWKS),
     localJwks: (issuer, uri) => push.jwks.get(issuer, uri) ?? PUBLIC_ONLY_JWKS,
     // Istio's LookupCluster: the host must be one service, in one namespace.
-    cluster: (host, port) => (servicesOf(push, host).length === 1 ? `outbound|${port}||${host}` : undefined),
+    cluster: (host, port) => (servicesOf(push, host).length === 1 ? subsetKey('outbound', '', host, port) : undefined),
   };
 }
 
@@ -59,9 +60,8 @@ function contentKey(p: PoliciesByAction, rules: readonly JWTRule[], keys: JwtKey
 /** The filters for the workload behind `proxy` (sidecar inbound chains, or a gateway's). */
 export function securityFilters(push: PushContext, proxy: Proxy): SecurityFilters {
   if (!push.authorizationPolicies.length && !push.requestAuthentications.length) return NO_SECURITY_FILTERS;
-  const labels = Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const router = proxy.type === 'router';
-  return push.memo(`security|${router}|${proxy.namespace}|${JSON.stringify(labels)}`, () => {
+  return push.memo(`security|${router}|${proxy.namespace}|${labelsKey(proxy)}`, () => {
     const workload = { namespace: proxy.namespace, labels: proxy.labels };
     const policies = policiesFor(push.authorizationPolicies, push.mesh.rootNamespace, workload);
     const rules = jwtRulesFor(push.requestAuthentications, push.mesh.rootNamespace, workload);

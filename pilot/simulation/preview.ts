@@ -3,10 +3,9 @@
 // byte for byte. The report names each proxy whose config would change, and which resources
 // would be added, removed or changed; everything else would receive nothing.
 import { toBinary } from '@bufbuild/protobuf';
-import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { AnySchema, anyUnpack } from '@bufbuild/protobuf/wkt';
 import { Cluster_DiscoveryType, ClusterSchema } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { KINDS } from '../config/kinds.js';
 import { keyOf, resourceKey, type Resource } from '../config/resource.js';
 import { MemoryConfigStore, type ConfigStore } from '../config/store.js';
@@ -81,8 +80,7 @@ export function describeChange(base: ConfigStore, change: ConfigChange): Preview
 
 /**
  * Names of what a proxy subscribes to, as an Envoy proxy would: every listener and cluster,
- * the route configurations its listeners name, the endpoints of its EDS clusters. A proxyless
- * gRPC client's subscriptions are its own: pass them as `watches`.
+ * the route configurations its listeners name, the endpoints of its EDS clusters.
  */
 function subscriptions(push: PushContext, proxy: Proxy, gens: GeneratorSet): Map<string, string[] | undefined> {
   const wild = (typeUrl: string) => gens.byType[typeUrl]?.(push, proxy, { typeUrl, names: [], wildcard: true }) ?? [];
@@ -134,9 +132,10 @@ function diff(type: string, before: Map<string, string> | undefined, after: Map<
 
 /**
  * Compares what each proxy would get from `after` with what it gets from `before`. `watches`
- * gives a connected proxy's subscriptions (by type URL; undefined names: wildcard); without
- * them a proxy subscribes as an Envoy would, in each push (a change that adds a route
- * configuration shows it as added).
+ * gives a connected proxy's subscriptions (by type URL; undefined names: wildcard): `before`
+ * uses them as they are; on the `after` side an Envoy also follows its new listeners and
+ * clusters to new routes and endpoints, while a proxyless gRPC client keeps its own. Without
+ * `watches` a proxy subscribes as an Envoy would, in each push.
  */
 export function previewChange(
   before: PushContext,

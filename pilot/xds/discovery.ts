@@ -112,7 +112,7 @@ export class DiscoveryService {
     this.server.closeAll();
   }
 
-  /** Pushes everything again, as after a config change of `kind` (for inputs from outside the config store, such as fetched keys). */
+  /** Pushes as after a config change of `kind` (for inputs from outside the config store, such as fetched keys; the push plan picks the types). */
   requestPush(kind: string): void {
     this.debouncer.push({ changed: new Set(), kinds: new Set([kind]) });
   }

@@ -15,10 +15,11 @@ import { HttpFilterSchema, type HttpFilter } from '../../../gen/envoy/extensions
 import type { JWTRule } from '../../config/schema/security.js';
 import { JWT_FILTER, JWT_PAYLOAD } from '../authz/matchers.js';
 import { duration } from '../envoy.js';
+import { subsetKey } from '../names.js';
+import { DEFAULT_JWKS_TIMEOUT_SECONDS } from '../../model/jwks.js';
 
 /** Claims Envoy splits on spaces in the metadata (OAuth scopes), besides those a rule names. */
 const DEFAULT_SPACE_DELIMITED = ['permission', 'scope'];
-const DEFAULT_FETCH_TIMEOUT_SECONDS = 5;
 const REMOTE_JWKS_CACHE_SECONDS = 300;
 
 /** Who fetches keys from `jwksUri` (PILOT_JWT_ENABLE_REMOTE_JWKS). */
@@ -58,7 +59,7 @@ function jwksEndpoint(uri: string): { host: string; port: number } | undefined {
 
 function keySource(rule: JWTRule, keys: JwtKeySources): Pick<ProviderInit, 'jwksSourceSpecifier'> {
   const issuer = rule.issuer ?? '';
-  const timeout = duration(rule.timeout?.seconds ?? DEFAULT_FETCH_TIMEOUT_SECONDS);
+  const timeout = duration(rule.timeout?.seconds ?? DEFAULT_JWKS_TIMEOUT_SECONDS);
   const inline = (text: string) => ({ jwksSourceSpecifier: { case: 'localJwks' as const, value: { specifier: { case: 'inlineString' as const, value: text } } } });
   // An empty `jwks` is no keys at all (Go's empty string): istiod looks them up instead.
   if (keys.mode === 'istiod' || !rule.jwksUri) return inline(rule.jwks || keys.localJwks(issuer, rule.jwksUri ?? ''));
@@ -66,7 +67,7 @@ function keySource(rule: JWTRule, keys: JwtKeySources): Pick<ProviderInit, 'jwks
   const cluster = endpoint && keys.cluster(endpoint.host, endpoint.port);
   if (!cluster && keys.mode === 'hybrid') return inline(keys.localJwks(issuer, rule.jwksUri));
   // Envoy fetches the keys itself; without a known cluster it names the one a ServiceEntry would make.
-  const name = cluster ?? `outbound|${endpoint?.port ?? 0}||${endpoint?.host ?? ''}`;
+  const name = cluster ?? subsetKey('outbound', '', endpoint?.host ?? '', endpoint?.port ?? 0);
   return {
     jwksSourceSpecifier: {
       case: 'remoteJwks',

@@ -19,8 +19,8 @@ import { RuleModel } from './rule-model.js';
 import type { TrustDomainBundle } from './trust-domain.js';
 
 export { HTTP_RBAC_FILTER as HTTP_RBAC } from './ext-authz.js';
-export const HTTP_EXT_AUTHZ = 'envoy.filters.http.ext_authz';
-export const TCP_EXT_AUTHZ = 'envoy.filters.network.ext_authz';
+const HTTP_EXT_AUTHZ = 'envoy.filters.http.ext_authz';
+const TCP_EXT_AUTHZ = 'envoy.filters.network.ext_authz';
 const TCP_STAT_PREFIX = 'tcp.';
 const EXT_AUTHZ_SHADOW_STAT_PREFIX = 'istio_ext_authz_';
 const BAD_CUSTOM_SUFFIX = '-deny-due-to-bad-CUSTOM-action';
@@ -83,12 +83,6 @@ export class AuthzBuilder {
     private readonly policies: PoliciesByAction,
     private readonly options: BuilderOptions,
   ) {}
-
-  /** True when no policy applies: the listener gets no authorization filters at all. */
-  get empty(): boolean {
-    const p = this.policies;
-    return !p.custom.length && !p.deny.length && !p.allow.length && !p.audit.length;
-  }
 
   /** The HTTP filters of the ALLOW/DENY/AUDIT policies, for a connection manager. */
   http(): HttpFilter[] {

@@ -12,6 +12,7 @@ import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { HTTP_RBAC, matchNever } from './builder.js';
 import { RuleModel } from './rule-model.js';
+import { labelsKey } from '../view.js';
 
 function rules(push: PushContext, action: RBAC_Action, policies: AuthzPolicy[]): RBAC {
   const out = create(RBACSchema, { action, policies: {} });
@@ -40,8 +41,7 @@ function filter(name: string, rbac: RBAC): HttpFilter {
 /** The RBAC filters of the server behind `proxy` (none when no ALLOW or DENY policy applies). */
 export function grpcServerAuthzFilters(push: PushContext, proxy: Proxy): HttpFilter[] {
   if (!push.authorizationPolicies.length) return [];
-  const labels = Object.entries(proxy.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return push.memo(`authz/grpc|${proxy.namespace}|${JSON.stringify(labels)}`, () => {
+  return push.memo(`authz/grpc|${proxy.namespace}|${labelsKey(proxy)}`, () => {
     const policies = policiesFor(push.authorizationPolicies, push.mesh.rootNamespace, { namespace: proxy.namespace, labels: proxy.labels });
     const out: HttpFilter[] = [];
     const deny = rules(push, RBAC_Action.DENY, policies.deny);

@@ -1,6 +1,7 @@
 // The Envoy matchers an AuthorizationPolicy's values turn into. Istio's value syntax is a
 // literal with at most one `*` at the start or the end ("*" alone means any non-empty value),
-// so every value maps to one exact, prefix, suffix or presence matcher.
+// so every value maps to one exact, prefix, suffix or presence matcher, or a regular expression
+// where a required prefix (`spiffe://`) meets a leading `*`, or `*` stands alone.
 import { create } from '@bufbuild/protobuf';
 import { CidrRangeSchema, type CidrRange } from '../../../gen/envoy/config/core/v3/address_pb.js';
 import { HeaderMatcherSchema, type HeaderMatcher } from '../../../gen/envoy/config/route/v3/route_components_pb.js';

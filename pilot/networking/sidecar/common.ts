@@ -24,8 +24,11 @@ function httpFilter(name: string, config: Any): HttpFilter {
   return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: config } });
 }
 
-/** The HTTP filter chain of sidecar connection managers; `extra` go just before the router (last, as Envoy requires). */
-/** `leading` goes first: authorization runs before anything acts on a request. */
+/**
+ * The HTTP filter chain of sidecar and gateway connection managers: `leading` first
+ * (authorization runs before anything acts on a request), `extra` just before the router
+ * (last, as Envoy requires).
+ */
 export function httpFilters(extra: readonly HttpFilter[] = [], leading: readonly HttpFilter[] = []): HttpFilter[] {
   return [
     ...leading,
