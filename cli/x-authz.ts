@@ -6,18 +6,15 @@ import { Command } from 'commander';
 import { parse } from 'yaml';
 import { debugGet, DEFAULT_ISTHMUSD } from './debug-client.js';
 import { table } from './table.js';
-import { EXT_AUTHZ_MATCH_PREFIX } from '../pilot/networking/authz/ext-authz.js';
+import { EXT_AUTHZ_MATCH_PREFIX, HTTP_RBAC_FILTER, TCP_RBAC_FILTER } from '../pilot/networking/authz/ext-authz.js';
+import { parsePolicyName } from '../pilot/networking/authz/builder.js';
 
 type Json = Record<string, any>;
 
 const HCM = ['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager'];
-const HTTP_RBAC = 'envoy.filters.http.rbac';
-const TCP_RBAC = 'envoy.filters.network.rbac';
 const LISTENERS_DUMP = 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump';
 /** What istioctl calls the rule of an RBAC filter that has no policies (it matches nothing). */
 const ANONYMOUS = '_anonymous_match_nothing_';
-/** Istio's RBAC policy names: `[istio-ext-authz-[PROVIDER-]]ns[NS]-policy[NAME]-rule[N]`. */
-const POLICY_NAME = /ns\[(.+)\]-policy\[(.+)\]-rule\[(.+)\]/;
 const ACTIONS = ['DENY', 'ALLOW', 'LOG', 'CUSTOM'] as const;
 type Action = (typeof ACTIONS)[number];
 
@@ -35,8 +32,8 @@ function rbacConfigs(listeners: Json[]): Json[] {
       for (const f of chain.filters ?? []) {
         if (HCM.includes(f.name)) {
           // A filter without a typed config (configured elsewhere) counts as an empty one, as in istioctl.
-          for (const hf of field(field(f, 'typedConfig'), 'httpFilters') ?? []) if (hf.name === HTTP_RBAC) out.push(field(hf, 'typedConfig') ?? {});
-        } else if (f.name === TCP_RBAC) out.push(field(f, 'typedConfig') ?? {});
+          for (const hf of field(field(f, 'typedConfig'), 'httpFilters') ?? []) if (hf.name === HTTP_RBAC_FILTER) out.push(field(hf, 'typedConfig') ?? {});
+        } else if (f.name === TCP_RBAC_FILTER) out.push(field(f, 'typedConfig') ?? {});
       }
     }
   }
@@ -56,8 +53,8 @@ export function authzRows(listeners: Json[]): string[][] {
   };
   // A name not in Istio's format still gets a row, with no name (as istioctl prints it).
   const named = (name: string): [string, string] => {
-    const m = POLICY_NAME.exec(name);
-    return m ? [`${m[2]}.${m[1]}`, m[3]!] : ['', ''];
+    const from = parsePolicyName(name);
+    return from ? [`${from.name}.${from.namespace}`, from.rule] : ['', ''];
   };
   for (const rbac of rbacConfigs(listeners)) {
     const enforcedRules = field(rbac, 'rules');

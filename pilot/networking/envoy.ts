@@ -3,6 +3,7 @@ import { clearField, create, toBinary, type DescField, type DescMessage, type Me
 import { WireType } from '@bufbuild/protobuf/wire';
 import { anyPack, AnySchema, type Any, DurationSchema, type Duration } from '@bufbuild/protobuf/wkt';
 import { ApiVersion, ConfigSourceSchema, type ConfigSource } from '../../gen/envoy/config/core/v3/config_source_pb.js';
+import { HttpFilterSchema, type HttpFilter } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 
 export const TYPE = {
   listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
@@ -11,6 +12,11 @@ export const TYPE = {
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
 } as const;
+
+/** An HTTP filter with its typed config. */
+export function httpFilter(name: string, config: Any): HttpFilter {
+  return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: config } });
+}
 
 export function duration(seconds: number): Duration {
   const whole = Math.floor(seconds);

@@ -14,12 +14,12 @@ import type { MetadataMatcher } from '../../gen/envoy/type/matcher/v3/metadata_p
 import type { ValueMatcher } from '../../gen/envoy/type/matcher/v3/value_pb.js';
 import type { JwtAuthentication } from '../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
 import { envoyRegistry } from '../networking/registry.js';
+import { JWT_FILTER } from '../networking/authz/matchers.js';
 import { cidrContains, matchHeader, matchString, type RequestHeaders } from './matchers.js';
 
-const HTTP_RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
-const TCP_RBAC = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+const HTTP_RBAC_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+const TCP_RBAC_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
 const EXT_AUTHZ = /ext_authz\.v3\.ExtAuthz$/;
-const JWT_FILTER = 'envoy.filters.http.jwt_authn';
 
 /** What the RBAC filters can see of a request or connection. */
 export interface AuthzInput {
@@ -247,7 +247,7 @@ function evaluateRbac(name: string, cfg: RbacConfig, ev: Evaluator, tcp: boolean
 }
 
 function unpackRbac(typeUrl: string, value: Parameters<typeof anyUnpack>[0]): RbacConfig | undefined {
-  if (typeUrl !== HTTP_RBAC && typeUrl !== TCP_RBAC) return undefined;
+  if (typeUrl !== HTTP_RBAC_TYPE_URL && typeUrl !== TCP_RBAC_TYPE_URL) return undefined;
   return anyUnpack(value, envoyRegistry()) as unknown as RbacConfig;
 }
 

@@ -1,6 +1,7 @@
 // `isthmusctl x trace`: one request walked through a proxy's generated config, each step tied
 // to the Istio resources that produced it, with the endpoints of the clusters it reaches.
 // Shared by the offline CLI and isthmusd's /debug/trace, so both print the same report.
+import { parsePolicyName } from '../networking/authz/builder.js';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { Cluster_DiscoveryType } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
@@ -427,8 +428,8 @@ function attribute(push: PushContext, proxy: Proxy, run: SimulationRun, config: 
       case 'authorization':
         // Istio names RBAC policies after the AuthorizationPolicy rule they come from.
         for (const p of s.policies ?? []) {
-          const m = /ns\[(.+)\]-policy\[(.+)\]-rule\[(\d+)\]/.exec(p);
-          if (m) s.resources.push(ref({ kind: 'AuthorizationPolicy', namespace: m[1]!, name: m[2]! }, `rule ${m[3]}`));
+          const from = parsePolicyName(p);
+          if (from) s.resources.push(ref({ kind: 'AuthorizationPolicy', namespace: from.namespace, name: from.name }, `rule ${from.rule}`));
         }
         break;
       default:

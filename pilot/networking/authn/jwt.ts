@@ -11,10 +11,10 @@ import {
   type JwtProvider,
   type JwtRequirement,
 } from '../../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
-import { HttpFilterSchema, type HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { JWTRule } from '../../config/schema/security.js';
 import { JWT_FILTER, JWT_PAYLOAD } from '../authz/matchers.js';
-import { duration } from '../envoy.js';
+import { duration, httpFilter } from '../envoy.js';
 import { subsetKey } from '../names.js';
 import { DEFAULT_JWKS_TIMEOUT_SECONDS } from '../../model/jwks.js';
 
@@ -120,5 +120,5 @@ export function jwtAuthnFilter(rules: readonly JWTRule[], keys: JwtKeySources, c
     providers: providers as Record<string, JwtProvider>,
     bypassCorsPreflight: true,
   });
-  return create(HttpFilterSchema, { name: JWT_FILTER, configType: { case: 'typedConfig', value: anyPack(JwtAuthenticationSchema, config) } });
+  return httpFilter(JWT_FILTER, anyPack(JwtAuthenticationSchema, config));
 }

@@ -7,7 +7,7 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { PolicySchema, RBAC_Action, RBACSchema, type Policy, type RBAC } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
 import { FilterSchema, type Filter } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
-import { HttpFilterSchema, type HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RBACSchema as HttpRbacSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { RBACSchema as TcpRbacSchema } from '../../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { ExtAuthzSchema as HttpExtAuthzSchema } from '../../../gen/envoy/extensions/filters/http/ext_authz/v3/ext_authz_pb.js';
@@ -16,6 +16,7 @@ import type { AuthzPolicy, PoliciesByAction } from '../../model/authorization.js
 import { parseGoBool } from '../../util/env-bool.js';
 import { EXT_AUTHZ_MATCH_PREFIX as EXT_AUTHZ_PREFIX, extAuthzFor, filterEnabledMetadata, HTTP_RBAC_FILTER as HTTP_RBAC, TCP_RBAC_FILTER as TCP_RBAC, type ResolvedExtAuthz } from './ext-authz.js';
 import { RuleModel } from './rule-model.js';
+import { httpFilter } from '../envoy.js';
 import type { TrustDomainBundle } from './trust-domain.js';
 
 export { HTTP_RBAC_FILTER as HTTP_RBAC } from './ext-authz.js';
@@ -66,6 +67,12 @@ function isDryRun(p: AuthzPolicy, warn: (m: string) => void): boolean {
 function policyName(p: AuthzPolicy, rule: number, provider: string | undefined): string {
   const custom = provider === undefined ? '' : provider ? `${EXT_AUTHZ_PREFIX}-${provider}-` : `${EXT_AUTHZ_PREFIX}-`;
   return `${custom}ns[${p.namespace}]-policy[${p.name}]-rule[${rule}]`;
+}
+
+/** The AuthorizationPolicy and rule an RBAC policy name (see `policyName`) comes from; undefined for other names. */
+export function parsePolicyName(name: string): { namespace: string; name: string; rule: string } | undefined {
+  const m = /ns\[(.+)\]-policy\[(.+)\]-rule\[(.+)\]/.exec(name);
+  return m ? { namespace: m[1]!, name: m[2]!, rule: m[3]! } : undefined;
 }
 
 function emptyRbac(action: RBAC_Action): RBAC {
@@ -215,10 +222,6 @@ function badCustomDeny(rules: RBAC | undefined): RBAC {
   const out = emptyRbac(RBAC_Action.DENY);
   for (const [name, policy] of Object.entries(rules?.policies ?? {})) out.policies[name + BAD_CUSTOM_SUFFIX] = policy;
   return out;
-}
-
-function httpFilter(name: string, typedConfig: Any): HttpFilter {
-  return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: typedConfig } });
 }
 
 function networkFilter(name: string, typedConfig: Any): Filter {

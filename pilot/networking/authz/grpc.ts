@@ -6,12 +6,13 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { RBAC_Action, RBACSchema, type RBAC } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
 import { RBACSchema as HttpRbacSchema } from '../../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
-import { HttpFilterSchema, type HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { policiesFor, type AuthzPolicy } from '../../model/authorization.js';
 import type { PushContext } from '../../model/push-context.js';
 import type { Proxy } from '../../model/proxy.js';
 import { HTTP_RBAC, matchNever } from './builder.js';
 import { RuleModel } from './rule-model.js';
+import { httpFilter } from '../envoy.js';
 import { labelsKey } from '../view.js';
 
 function rules(push: PushContext, action: RBAC_Action, policies: AuthzPolicy[]): RBAC {
@@ -35,7 +36,7 @@ function rules(push: PushContext, action: RBAC_Action, policies: AuthzPolicy[]):
 }
 
 function filter(name: string, rbac: RBAC): HttpFilter {
-  return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: anyPack(HttpRbacSchema, create(HttpRbacSchema, { rules: rbac })) } });
+  return httpFilter(name, anyPack(HttpRbacSchema, create(HttpRbacSchema, { rules: rbac })));
 }
 
 /** The RBAC filters of the server behind `proxy` (none when no ALLOW or DENY policy applies). */

@@ -346,35 +346,39 @@ export class RuleModel {
 
   private permissionsOf(r: AttributeRule, o: GenerateOptions): Permission[] {
     const a = this.attribute(r);
-    const out: Permission[] = [];
-    for (const [values, negate] of [[r.values, false], [r.notValues, true]] as const) {
-      if (!values.length) continue;
-      let p: Permission | undefined;
-      if (a.whole) p = tolerate(o, () => (a.whole!.permission ?? unimplemented)(r.key, values, o));
-      else {
-        const or = values.map((v) => tolerate(o, () => (a.perValue!.permission ?? unimplemented)(r.key, v, o))).filter((x): x is Permission => !!x);
-        p = or.length ? permissionOr(or) : undefined;
-      }
-      if (p) out.push(negate ? permission({ case: 'notRule', value: p }) : p);
-    }
-    return out;
+    return matchersOf(r, o, a.whole?.permission, a.perValue?.permission, permissionOr, (p) => permission({ case: 'notRule', value: p }));
   }
 
   private principalsOf(r: AttributeRule, o: GenerateOptions): Principal[] {
     const a = this.attribute(r);
-    const out: Principal[] = [];
-    for (const [values, negate] of [[r.values, false], [r.notValues, true]] as const) {
-      if (!values.length) continue;
-      let p: Principal | undefined;
-      if (a.whole) p = tolerate(o, () => (a.whole!.principal ?? unimplemented)(r.key, values, o));
-      else {
-        const or = values.map((v) => tolerate(o, () => (a.perValue!.principal ?? unimplemented)(r.key, v, o))).filter((x): x is Principal => !!x);
-        p = or.length ? principalOr(or) : undefined;
-      }
-      if (p) out.push(negate ? principal({ case: 'notId', value: p }) : p);
-    }
-    return out;
+    return matchersOf(r, o, a.whole?.principal, a.perValue?.principal, principalOr, (p) => principal({ case: 'notId', value: p }));
   }
+}
+
+/**
+ * One attribute's matchers on one side (permission or principal): its values ORed, its `not`
+ * values as NOT(OR(...)); an attribute read as a whole makes one matcher of all its values.
+ */
+function matchersOf<T>(
+  r: AttributeRule,
+  o: GenerateOptions,
+  whole: ((key: string, values: string[], o: GenerateOptions) => T | undefined) | undefined,
+  perValue: ((key: string, value: string, o: GenerateOptions) => T) | undefined,
+  or: (items: T[]) => T,
+  not: (item: T) => T,
+): T[] {
+  const out: T[] = [];
+  for (const [values, negate] of [[r.values, false], [r.notValues, true]] as const) {
+    if (!values.length) continue;
+    let m: T | undefined;
+    if (whole || !perValue) m = tolerate(o, () => (whole ?? unimplemented)(r.key, values, o));
+    else {
+      const each = values.map((v) => tolerate(o, () => perValue(r.key, v, o))).filter((x): x is T => !!x);
+      m = each.length ? or(each) : undefined;
+    }
+    if (m) out.push(negate ? not(m) : m);
+  }
+  return out;
 }
 
 /** For ALLOW an error rejects the rule; otherwise the matcher is left out. */

@@ -1,10 +1,11 @@
 // Pieces shared by the sidecar's listeners.
 import { create } from '@bufbuild/protobuf';
-import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
+import { anyPack } from '@bufbuild/protobuf/wkt';
 import { ListenerFilterSchema, type ListenerFilter } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { CidrRangeSchema, type CidrRange } from '../../../gen/envoy/config/core/v3/address_pb.js';
-import { HttpFilterSchema, type HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { HttpFilter } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { RouterSchema } from '../../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { httpFilter } from '../envoy.js';
 import { HTTPFaultSchema } from '../../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { CorsSchema } from '../../../gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { TlsInspectorSchema } from '../../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
@@ -18,10 +19,6 @@ export const PLAINTEXT_HTTP_ALPNS = ['http/1.1', 'h2c'];
 
 export function socketAddress(address: string, port: number) {
   return { address: { case: 'socketAddress' as const, value: { address, portSpecifier: { case: 'portValue' as const, value: port } } } };
-}
-
-function httpFilter(name: string, config: Any): HttpFilter {
-  return create(HttpFilterSchema, { name, configType: { case: 'typedConfig', value: config } });
 }
 
 /**
