@@ -4,12 +4,19 @@ import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DirectoryConfigSource } from '../config/directory.js';
+import { KubeConfigSource } from '../config/kube-source.js';
+import type { MemoryConfigStore } from '../config/store.js';
+import type { KubeClient } from '../kube/client.js';
 import type { MeshConfig } from '../model/mesh.js';
 import { loadMeshConfig } from './mesh.js';
 import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
 import { createCitadel, type Citadel } from '../../citadel/index.js';
+import { KubeJwtAuthenticator, tokenAudiences } from '../../citadel/kube-jwt.js';
+import { tokenReviewer } from '../kube/token-review.js';
+import { LeaderElection, replicaIdentity } from '../kube/leader-election.js';
+import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
 import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +29,19 @@ import { formatAddress, type ListenAddress } from './address.js';
 import { DEFAULT_JWKS_REFRESH_MS, JwksResolver } from './jwks-resolver.js';
 import { parseDuration } from '../config/schema/dsl.js';
 
+/** What both config sources offer: a store kept current, loaded once before serving. */
+export interface ConfigSource {
+  readonly store: MemoryConfigStore;
+  load(): Promise<void>;
+  watch(): void;
+  close(): void;
+}
+
 export interface IsthmusOptions {
-  configDir: string;
+  /** A directory of YAML to serve (watched); ignored when `kube` is given. */
+  configDir?: string;
+  /** Kubernetes mode: config and registry are listed and watched from this API server. */
+  kube?: KubeClient;
   grpcAddr: ListenAddress;
   /** xDS and Istio's CA over TLS (istiod's 15012); absent: not served. */
   secureGrpcAddr?: ListenAddress;
@@ -46,7 +64,7 @@ export interface IsthmusOptions {
 
 export interface Isthmus {
   discovery: DiscoveryService;
-  source: DirectoryConfigSource;
+  source: ConfigSource;
   citadel?: Citadel;
   addresses: { grpc: string; secureGrpc?: string; webhook?: string; http: string; monitoring: string };
   close(): Promise<void>;
@@ -109,15 +127,51 @@ function refreshInterval(value: string | undefined, log: Logger): number {
   return seconds * 1000;
 }
 
+/**
+ * Work one replica does for all (istiod's leader-elected controllers): the root certificate
+ * ConfigMap in every namespace, under istiod's lock name. ENABLE_LEADER_ELECTION=false makes
+ * every replica do it, as on istiod.
+ */
+function startSingletons(kube: KubeClient, store: MemoryConfigStore, citadel: Citadel, env: NodeJS.ProcessEnv, log: Logger): { stop(): Promise<void> } {
+  const rootCerts = new RootCertConfigMaps(kube, store, {
+    name: env.PILOT_CA_CERT_CONFIGMAP || 'istio-ca-root-cert',
+    rootCertPem: () => citadel.rootCertPem(),
+    log: log.child({ component: 'namespace-controller' }),
+  });
+  const unsubscribe = citadel.onRootCert(() => rootCerts.syncAll());
+  const elect = envBool(env.ENABLE_LEADER_ELECTION, true, (v) => log.warn({ value: v }, 'invalid boolean in ENABLE_LEADER_ELECTION, using the default (true)'));
+  const election = elect
+    ? new LeaderElection(kube, {
+        name: 'istio-namespace-controller-election',
+        namespace: env.POD_NAMESPACE || 'istio-system',
+        identity: replicaIdentity(env),
+        onStartedLeading: () => rootCerts.startLeading(),
+        onStoppedLeading: () => rootCerts.stopLeading(),
+        log: log.child({ component: 'leader-election' }),
+      })
+    : undefined;
+  if (election) election.start();
+  else rootCerts.startLeading();
+  return {
+    async stop() {
+      unsubscribe();
+      rootCerts.stopLeading();
+      await election?.stop();
+    },
+  };
+}
+
 export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   const env = opts.env ?? process.env;
   const log = opts.log;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
-  const source = new DirectoryConfigSource(opts.configDir, log);
+  // Each source logs what it rejects, as it finds it.
+  const source: ConfigSource = opts.kube
+    ? new KubeConfigSource(opts.kube, log.child({ component: 'kube' }))
+    : new DirectoryConfigSource(opts.configDir ?? '.', log);
   await source.load();
-  for (const e of source.store.errors()) log.warn({ file: e.file, kind: e.kind }, `rejected config: ${e.file ?? ''}${e.line ? `:${e.line}` : ''} ${e.kind ?? ''} ${e.namespace ?? ''}/${e.name ?? ''} ${e.field ?? ''}: ${e.message}`);
   source.watch();
 
   // Keys that arrive or change after a push need another push; discovery exists by then.
@@ -158,7 +212,12 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   let secureAddr: string | undefined;
   let secureListener: GrpcListener | undefined;
   if (opts.secureGrpcAddr) {
-    citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }) });
+    // In Kubernetes mode, workloads prove who they are with service-account tokens (TokenReview).
+    let trustDomain = () => 'cluster.local';
+    const authenticators = opts.kube ? [new KubeJwtAuthenticator(tokenReviewer(opts.kube), tokenAudiences(env), () => trustDomain(), env.CLUSTER_ID || 'Kubernetes')] : [];
+    citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }), authenticators });
+    const config = citadel.config;
+    trustDomain = () => config.trustDomain;
     secure = new GrpcServer(GRPC_SERVER_OPTIONS);
     // As istiod with XDS_AUTH (default on): streams on the TLS port authenticate as the CA's callers do.
     const ca = citadel;
@@ -174,6 +233,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   }
 
   const webhook = opts.httpsAddr ? await startWebhooks(opts, citadel, log) : undefined;
+  const singletons = opts.kube && citadel ? startSingletons(opts.kube, source.store, citadel, env, log) : undefined;
 
   const deps = { store: source.store, discovery, metrics, ready: () => true };
   const http = await listenHttp((cb) => startHttpServer(deps, opts.httpAddr.host, opts.httpAddr.port, cb));
@@ -189,6 +249,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     async close() {
       source.close();
       jwks.close();
+      await singletons?.stop();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpcListener.close();

@@ -79,6 +79,25 @@ export class MemoryConfigStore implements ConfigStore {
     this.emit(event);
   }
 
+  /** Replaces every resource of one kind (a Kubernetes list), emitting only what differs. */
+  replaceKind(kind: string, resources: Resource[]): void {
+    const event = this.newEvent();
+    const incoming = new Set(resources.map(keyOf));
+    const map = this.byKind.get(kind);
+    for (const key of [...(map?.keys() ?? [])]) {
+      if (incoming.has(key)) continue;
+      map!.delete(key);
+      this.mark(event, kind, key);
+    }
+    for (const r of resources) this.put(r, event);
+    this.emit(event);
+  }
+
+  /** Errors found outside a full reload (a Kubernetes source reports them per object). */
+  setErrors(errors: ConfigError[]): void {
+    this.loadErrors = errors;
+  }
+
   /** Replaces the whole content (a directory reload), emitting only what differs. */
   replaceAll(resources: Resource[], errors: ConfigError[] = []): void {
     this.loadErrors = errors;

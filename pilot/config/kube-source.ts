@@ -1,0 +1,162 @@
+// The production config source: every kind Isthmus reads, listed and watched from the
+// Kubernetes API into the same store the directory source fills. Each object goes through the
+// same parser as a file: one the parser rejects is reported by kind, namespace/name and field,
+// and its last good version (if any) keeps being served.
+import type { Logger } from 'pino';
+import type { KubeClient } from '../kube/client.js';
+import { Reflector, type KubeObject } from '../kube/reflector.js';
+import { KINDS, type KindInfo } from './kinds.js';
+import { formatConfigError, parseObject, type ConfigError } from './parse.js';
+import { resourceKey, type Resource } from './resource.js';
+import { MemoryConfigStore } from './store.js';
+
+/**
+ * Secrets of these types never hold mesh credentials, and Helm's release records are large
+ * and churn with every upgrade: istiod's secret informer leaves them out the same way.
+ */
+const SECRET_FIELD_SELECTOR = 'type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token';
+
+export interface KubeSourceOptions {
+  /** Retry delays, shortened by tests. */
+  backoffMs?: { initial: number; max: number };
+  absentRetryMs?: number;
+}
+
+interface Rejection {
+  error: ConfigError;
+  resourceVersion?: string;
+}
+
+export class KubeConfigSource {
+  readonly store = new MemoryConfigStore();
+  private readonly reflectors: Reflector[] = [];
+  /** Rejected objects by store key: reported in `errors()` until a valid version or a delete. */
+  private readonly rejected = new Map<string, Rejection>();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly log?: Logger,
+    private readonly opts: KubeSourceOptions = {},
+  ) {}
+
+  /** Starts every list/watch; resolves once each kind was listed or found not served. */
+  async load(): Promise<void> {
+    const served = await this.servedVersions();
+    for (const info of KINDS) {
+      const version = info.versions.find((v) => served.get(info.group)?.has(v)) ?? info.versions[0]!;
+      const apiVersion = info.group ? `${info.group}/${version}` : version;
+      const path = `${info.group ? `/apis/${info.group}` : '/api'}/${version}/${info.plural}`;
+      const reflector = new Reflector(
+        this.client,
+        {
+          path,
+          apiVersion,
+          kind: info.apiKind ?? info.kind,
+          fieldSelector: info.kind === 'Secret' && !info.group ? SECRET_FIELD_SELECTOR : undefined,
+          backoffMs: this.opts.backoffMs,
+          absentRetryMs: this.opts.absentRetryMs,
+          onError: (err, phase) => this.log?.warn({ err: err.message, path, phase }, 'Kubernetes list/watch failed; retrying'),
+          onAbsent: () => this.log?.debug({ path }, 'not served by the API server (CRD not installed?); checking again later'),
+        },
+        {
+          replace: (objects) => this.replace(info, objects),
+          upsert: (object) => this.upsert(info, object),
+          remove: (object) => this.remove(info, object),
+        },
+      );
+      this.reflectors.push(reflector);
+      reflector.start();
+    }
+    await Promise.all(this.reflectors.map((r) => r.synced));
+    const absent = this.reflectors.filter((r) => !r.present).length;
+    this.log?.info({ kinds: this.reflectors.length - absent, notServed: absent }, 'Kubernetes config synced');
+  }
+
+  /** Nothing to start: watches begin with `load`. Present so both sources share one shape. */
+  watch(): void {}
+
+  close(): void {
+    for (const r of this.reflectors) r.stop();
+  }
+
+  /** The versions each API group serves, so a cluster with older Istio CRDs is read at a version it has. */
+  private async servedVersions(): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>([['', new Set(['v1'])]]);
+    try {
+      const groups = await this.client.json<{ groups?: { name: string; versions?: { version: string }[] }[] }>('/apis');
+      for (const g of groups.groups ?? []) out.set(g.name, new Set((g.versions ?? []).map((v) => v.version)));
+    } catch (err) {
+      this.log?.warn({ err: (err as Error).message }, 'API discovery failed; reading every kind at its newest version');
+    }
+    return out;
+  }
+
+  private parse(info: KindInfo, object: KubeObject): { resource?: Resource; error?: ConfigError; key: string } {
+    const meta = object.metadata ?? {};
+    const key = resourceKey(info.kind, info.clusterScoped ? '' : (meta.namespace ?? ''), meta.name ?? '');
+    const parsed = parseObject(object, meta.namespace ?? '');
+    if ('resource' in parsed) return { resource: parsed.resource, key };
+    if ('ignored' in parsed) return { key, error: { kind: info.kind, namespace: meta.namespace, name: meta.name, message: `unexpected ${parsed.ignored}` } };
+    const first = parsed.errors[0]!.error;
+    const more = parsed.errors.length > 1 ? ` (and ${parsed.errors.length - 1} more)` : '';
+    return { key, error: { ...first, message: `${first.message}${more}` } };
+  }
+
+  /** Records a rejection, logging it once per version of the object; keeps the last good version. */
+  private reject(key: string, error: ConfigError, object: KubeObject): void {
+    const resourceVersion = object.metadata?.resourceVersion;
+    const kept = this.store.get(error.kind ?? '', error.namespace ?? '', error.name ?? '') !== undefined;
+    const full = kept ? { ...error, message: `${error.message}; still serving the last good version` } : error;
+    const before = this.rejected.get(key);
+    this.rejected.set(key, { error: full, resourceVersion });
+    if (!before || before.resourceVersion !== resourceVersion) this.log?.warn({ kind: error.kind }, `rejected config: ${formatConfigError(full)}`);
+  }
+
+  private accept(key: string): void {
+    this.rejected.delete(key);
+  }
+
+  private publishErrors(): void {
+    this.store.setErrors([...this.rejected.values()].map((r) => r.error));
+  }
+
+  private replace(info: KindInfo, objects: KubeObject[]): void {
+    const resources: Resource[] = [];
+    const listed = new Set<string>();
+    for (const object of objects) {
+      const { resource, error, key } = this.parse(info, object);
+      listed.add(key);
+      if (resource) {
+        this.accept(key);
+        resources.push(resource);
+        continue;
+      }
+      this.reject(key, error!, object);
+      const previous = this.store.get(info.kind, error!.namespace ?? '', error!.name ?? '');
+      if (previous) resources.push(previous);
+    }
+    for (const key of [...this.rejected.keys()]) if (key.startsWith(`${info.kind}/`) && !listed.has(key)) this.rejected.delete(key);
+    this.store.replaceKind(info.kind, resources);
+    this.publishErrors();
+  }
+
+  private upsert(info: KindInfo, object: KubeObject): void {
+    const { resource, error, key } = this.parse(info, object);
+    if (resource) {
+      this.accept(key);
+      this.store.apply(resource);
+    } else {
+      this.reject(key, error!, object);
+    }
+    this.publishErrors();
+  }
+
+  private remove(info: KindInfo, object: KubeObject): void {
+    const meta = object.metadata ?? {};
+    const namespace = info.clusterScoped ? '' : (meta.namespace ?? '');
+    this.rejected.delete(resourceKey(info.kind, namespace, meta.name ?? ''));
+    this.store.delete(info.kind, namespace, meta.name ?? '');
+    this.publishErrors();
+  }
+}
+
