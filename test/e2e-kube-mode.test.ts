@@ -3,6 +3,7 @@
 // @grpc/grpc-js-xds clients routed by config created, edited and deleted through the API.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +17,39 @@ import { IstioCaClient, opensslCsr, opensslText, opensslVerify } from '../citade
 grpcXds.register();
 
 const TARGET = 'xds:///echo.default.svc.cluster.local:7070';
+
+interface WebhookEntry {
+  name: string;
+  failurePolicy?: string;
+  clientConfig: { url: string; caBundle?: string };
+}
+
+function mutatingWebhooks(name: string, revision: string): Record<string, unknown> {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name, labels: { 'istio.io/rev': revision } },
+    webhooks: [
+      { name: 'rev.namespace.sidecar-injector.istio.io', clientConfig: { url: 'https://127.0.0.1:1/inject' } },
+      { name: 'rev.object.sidecar-injector.istio.io', clientConfig: { url: 'https://127.0.0.1:1/inject' } },
+      { name: 'other.example.com', clientConfig: { url: 'https://127.0.0.1:1/other', caBundle: 'b3RoZXI=' } },
+    ],
+  };
+}
+
+/** POSTs an AdmissionReview for `object` to a webhook, trusting only `ca`, as the API server calls it. */
+function admissionReview(url: string, ca: Buffer, object: unknown): Promise<{ response: { allowed: boolean; status?: { message?: string } } }> {
+  const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'probe', operation: 'CREATE', namespace: 'istio-system', object } });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'POST', ca, servername: 'istiod.istio-system.svc', headers: { 'Content-Type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function routeAllTo(subset: string, weight = 100): Record<string, unknown> {
   return {
@@ -34,6 +68,7 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
   let isthmusd: RunningIsthmusd;
   const clients: grpc.Client[] = [];
   const reviews: { token: string; audiences: string[] }[] = [];
+  let probes = 0;
 
   before(async () => {
     api = await KubeApiDouble.start();
@@ -45,6 +80,23 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
     api.applyYaml(subsetsRule('echo', ['v1', 'v2']));
     api.apply(routeAllTo('v1'));
     for (const name of ['default', 'shop', 'kube-public', 'istio-system']) api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    api.serve('admissionregistration.k8s.io/v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', { clusterScoped: true });
+    api.serve('admissionregistration.k8s.io/v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', { clusterScoped: true });
+    api.apply(mutatingWebhooks('istio-sidecar-injector', 'default'));
+    api.apply(mutatingWebhooks('istio-revision-tag-canary', 'canary'));
+    // A dry run goes through the validation webhook, as the API server's admission would call it.
+    api.addHandler(async (req, body) => {
+      if (req.method !== 'POST' || !req.url?.startsWith('/apis/networking.istio.io/v1/namespaces/istio-system/gateways?dryRun=All')) return undefined;
+      probes++;
+      const hook = (api.get('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'istio-validator-istio-system')?.webhooks as WebhookEntry[])[0]!;
+      try {
+        const review = await admissionReview(hook.clientConfig.url, Buffer.from(hook.clientConfig.caBundle ?? '', 'base64'), body);
+        if (review.response.allowed) return { status: 201, body };
+        return { status: 400, body: { kind: 'Status', status: 'Failure', code: 400, message: `admission webhook "rev.validation.istio.io" denied the request: ${review.response.status?.message}` } };
+      } catch (e) {
+        return { status: 500, body: { kind: 'Status', status: 'Failure', code: 500, message: `Internal error occurred: failed calling webhook "rev.validation.istio.io": ${(e as Error).message}` } };
+      }
+    });
     // The API server vouches for one token: the echo workload's service account.
     api.addHandler((req, body) => {
       if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') return undefined;
@@ -142,5 +194,73 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
       for (const ns of ['default', 'shop', 'late']) assert.equal(rootCert(ns), rootPem, ns);
     });
     assert.equal((api.get('v1', 'ConfigMap', 'shop', 'istio-ca-root-cert') as { data?: Record<string, string> }).data?.extra, 'kept');
+  });
+
+  it('pushes nothing for cluster churn that moves no config: node heartbeats, lock renewals, unrelated ConfigMaps', async () => {
+    api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'a' } }, status: { conditions: [{ type: 'Ready', lastHeartbeatTime: '2026-01-01T00:00:00Z' }] } });
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'shop' }, data: { level: 'info' } });
+    const onNode = api.get('v1', 'Pod', 'default', 'echo-v2')!;
+    api.apply({ ...onNode, spec: { ...(onNode.spec as object), nodeName: 'node-1' } });
+    const pushes = () => isthmusd.logs.filter((l) => l.msg === 'pushed config');
+    await eventually(async () => assert.ok(pushes().some((l) => (l.kinds as string[]).includes('Node'))));
+    await new Promise((r) => setTimeout(r, 300));
+    const seen = pushes().length;
+
+    // A heartbeat, a renewed lock annotation, a pod's status: nothing Isthmus keeps changes.
+    api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'a' } }, status: { conditions: [{ type: 'Ready', lastHeartbeatTime: '2026-01-01T00:00:10Z' }] } });
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'shop', annotations: { 'control-plane.alpha.kubernetes.io/leader': '{"renewTime":"now"}' } }, data: { level: 'info' } });
+    const pod = api.get('v1', 'Pod', 'default', 'echo-v2')!;
+    api.apply({ ...pod, status: { ...(pod.status as object), conditions: [{ type: 'Ready', status: 'True', lastProbeTime: '2026-01-01T00:00:10Z' }] } });
+    // An application's own ConfigMap changes: a push is considered, and sends nothing.
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'shop' }, data: { level: 'debug' } });
+    await eventually(async () => assert.equal(pushes().length, seen + 1));
+    assert.deepEqual(pushes().at(-1)!.kinds, ['ConfigMap']);
+    assert.equal(pushes().at(-1)!.scope, 'none');
+    // A change that matters still goes out: echo-v2 runs on the node, and its locality moves.
+    api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'b' } } });
+    await eventually(async () => assert.equal(pushes().length, seen + 2));
+    assert.equal(pushes().at(-1)!.scope, 'full');
+  });
+
+  it('reads the mesh config from the istio ConfigMap and follows its edits, keeping the last valid one', async () => {
+    const mesh = async () => (await (await fetch(`http://${isthmusd.http}/debug/mesh`)).json()) as { outboundTrafficPolicy?: string };
+    const meshMap = (text: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: text } });
+    assert.notEqual((await mesh()).outboundTrafficPolicy, 'REGISTRY_ONLY');
+    api.apply(meshMap('outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n'));
+    await eventually(async () => assert.equal((await mesh()).outboundTrafficPolicy, 'REGISTRY_ONLY'));
+    const push = isthmusd.logs.filter((l) => l.msg === 'pushed config').at(-1)!;
+    assert.ok((push.kinds as string[]).includes('MeshConfig'));
+    assert.equal(push.scope, 'full');
+
+    api.apply(meshMap('outboundTrafficPolicy:\n  mode: SOMETIMES\n'));
+    await isthmusd.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('mesh config rejected, keeping the one in force'));
+    assert.equal((await mesh()).outboundTrafficPolicy, 'REGISTRY_ONLY');
+  });
+
+  it("keeps the webhooks' caBundle on the mesh root, and makes validation fail closed once the webhook refuses", async () => {
+    const caBundle = Buffer.from(readFileSync(join(isthmusd.citadelDir, 'root-cert.pem'), 'utf8')).toString('base64');
+    const hooks = (kind: string, name: string) => api.get('admissionregistration.k8s.io/v1', kind, undefined, name)?.webhooks as WebhookEntry[];
+    await eventually(async () => {
+      const [ns, obj, other] = hooks('MutatingWebhookConfiguration', 'istio-sidecar-injector');
+      assert.equal(ns!.clientConfig.caBundle, caBundle);
+      assert.equal(obj!.clientConfig.caBundle, caBundle);
+      assert.equal(other!.clientConfig.caBundle, 'b3RoZXI=', 'a webhook that is not the injector is left alone');
+    });
+    assert.equal(hooks('MutatingWebhookConfiguration', 'istio-revision-tag-canary')[0]!.clientConfig.caBundle, undefined, 'another revision is left alone');
+
+    // Installed as Helm installs it: failing open until the webhook is known to work.
+    api.apply({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'istio-validator-istio-system', labels: { 'istio.io/rev': 'default' } },
+      webhooks: [{ name: 'rev.validation.istio.io', failurePolicy: 'Ignore', clientConfig: { url: `https://${isthmusd.webhook}/validate` } }],
+    });
+    await eventually(async () => {
+      const [hook] = hooks('ValidatingWebhookConfiguration', 'istio-validator-istio-system');
+      assert.equal(hook!.clientConfig.caBundle, caBundle);
+      assert.equal(hook!.failurePolicy, 'Fail');
+    });
+    assert.ok(probes >= 1);
+    assert.deepEqual(api.list('networking.istio.io/v1', 'Gateway'), [], 'the probe is a dry run');
   });
 });

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatConfigError, parseObject } from '../pilot/config/parse.js';
 
 const MAX_BODY = 6 * 1024 * 1024;
+export const ALWAYS_REJECT = 'internal.istio.io/webhook-always-reject';
 
 interface Review {
   apiVersion?: string;
@@ -27,6 +28,12 @@ export function validateReview(review: Review): object {
   if (req.operation === 'DELETE' || !req.object || typeof req.object !== 'object') return answer({ allowed: true });
   const parsed = parseObject(req.object as Record<string, unknown>, req.namespace || 'default');
   if ('ignored' in parsed) return answer({ allowed: true });
+  // istiod's probe: before it makes the validation webhook fail closed, it checks the webhook
+  // answers by a dry-run create of an object carrying this annotation, which must be refused.
+  const annotations = (req.object as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations;
+  if (annotations && ALWAYS_REJECT in annotations) {
+    return answer({ allowed: false, status: { code: 400, reason: 'BadRequest', message: `"${ALWAYS_REJECT}" annotation found, rejecting` } });
+  }
   const warnings = (parsed.warnings ?? []).map((w) => formatConfigError(w.error));
   if ('errors' in parsed) {
     const message = `admission webhook "validation.istio.io" denied the request: configuration is invalid: ${parsed.errors.map((e) => formatConfigError(e.error)).join('; ')}`;

@@ -8,7 +8,7 @@ import { KubeConfigSource } from '../config/kube-source.js';
 import type { MemoryConfigStore } from '../config/store.js';
 import type { KubeClient } from '../kube/client.js';
 import type { MeshConfig } from '../model/mesh.js';
-import { loadMeshConfig } from './mesh.js';
+import { loadMeshConfig, watchMeshConfigMap } from './mesh.js';
 import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
@@ -17,6 +17,7 @@ import { KubeJwtAuthenticator, tokenAudiences } from '../../citadel/kube-jwt.js'
 import { tokenReviewer } from '../kube/token-review.js';
 import { LeaderElection, replicaIdentity } from '../kube/leader-election.js';
 import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
+import { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
 import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,22 +129,35 @@ function refreshInterval(value: string | undefined, log: Logger): number {
 }
 
 /**
- * Work one replica does for all (istiod's leader-elected controllers): the root certificate
- * ConfigMap in every namespace, under istiod's lock name. ENABLE_LEADER_ELECTION=false makes
- * every replica do it, as on istiod.
+ * The Kubernetes-side controllers of istiod that isthmusd runs: the root certificate ConfigMap in
+ * every namespace, on the replica elected under istiod's lock name (ENABLE_LEADER_ELECTION=false
+ * makes every replica do it, as on istiod), and the webhooks' caBundle, on every replica.
  */
-function startSingletons(kube: KubeClient, store: MemoryConfigStore, citadel: Citadel, env: NodeJS.ProcessEnv, log: Logger): { stop(): Promise<void> } {
+function startKubeControllers(kube: KubeClient, store: MemoryConfigStore, citadel: Citadel, env: NodeJS.ProcessEnv, namespace: string, log: Logger): { stop(): Promise<void> } {
   const rootCerts = new RootCertConfigMaps(kube, store, {
     name: env.PILOT_CA_CERT_CONFIGMAP || 'istio-ca-root-cert',
     rootCertPem: () => citadel.rootCertPem(),
     log: log.child({ component: 'namespace-controller' }),
   });
-  const unsubscribe = citadel.onRootCert(() => rootCerts.syncAll());
+  const webhooks = new WebhookCaBundlePatcher(kube, {
+    revision: env.REVISION || 'default',
+    namespace,
+    rootCertPem: () => citadel.rootCertPem(),
+    // Istio's switches: an empty name turns a patcher off (the names themselves select nothing).
+    mutating: (env.INJECTION_WEBHOOK_CONFIG_NAME ?? 'istio-sidecar-injector') !== '',
+    validating: (env.VALIDATION_WEBHOOK_CONFIG_NAME ?? 'istio-istio-system') !== '',
+    log: log.child({ component: 'webhook-patcher' }),
+  });
+  webhooks.start();
+  const unsubscribe = citadel.onRootCert(() => {
+    rootCerts.syncAll();
+    webhooks.resyncAll();
+  });
   const elect = envBool(env.ENABLE_LEADER_ELECTION, true, (v) => log.warn({ value: v }, 'invalid boolean in ENABLE_LEADER_ELECTION, using the default (true)'));
   const election = elect
     ? new LeaderElection(kube, {
         name: 'istio-namespace-controller-election',
-        namespace: env.POD_NAMESPACE || 'istio-system',
+        namespace,
         identity: replicaIdentity(env),
         onStartedLeading: () => rootCerts.startLeading(),
         onStoppedLeading: () => rootCerts.stopLeading(),
@@ -155,6 +169,7 @@ function startSingletons(kube: KubeClient, store: MemoryConfigStore, citadel: Ci
   return {
     async stop() {
       unsubscribe();
+      webhooks.stop();
       rootCerts.stopLeading();
       await election?.stop();
     },
@@ -174,6 +189,13 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   await source.load();
   source.watch();
 
+  // Kubernetes mode without a mounted mesh file: the mesh ConfigMap, followed live.
+  const systemNamespace = env.POD_NAMESPACE || 'istio-system';
+  const revision = env.REVISION && env.REVISION !== 'default' ? env.REVISION : '';
+  const meshConfigMap = opts.kube && !opts.mesh && !(opts.meshConfigFile && existsSync(opts.meshConfigFile))
+    ? watchMeshConfigMap(source.store, { namespace: systemNamespace, name: revision ? `istio-${revision}` : 'istio' }, (mesh) => discovery?.setMesh(mesh), log)
+    : undefined;
+
   // Keys that arrive or change after a push need another push; discovery exists by then.
   let discovery: DiscoveryService | undefined;
   const jwks = new JwksResolver({
@@ -188,7 +210,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     source.store,
     {
       domainSuffix: opts.domainSuffix,
-      mesh: opts.mesh ?? loadMeshConfig(opts.meshConfigFile, log),
+      mesh: opts.mesh ?? meshConfigMap?.initial ?? loadMeshConfig(opts.meshConfigFile, log),
       debounce: {
         afterMs: envDurationMs(env.PILOT_DEBOUNCE_AFTER, 100),
         maxMs: envDurationMs(env.PILOT_DEBOUNCE_MAX, 10_000),
@@ -233,7 +255,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   }
 
   const webhook = opts.httpsAddr ? await startWebhooks(opts, citadel, log) : undefined;
-  const singletons = opts.kube && citadel ? startSingletons(opts.kube, source.store, citadel, env, log) : undefined;
+  const controllers = opts.kube && citadel ? startKubeControllers(opts.kube, source.store, citadel, env, systemNamespace, log) : undefined;
 
   const deps = { store: source.store, discovery, metrics, ready: () => true };
   const http = await listenHttp((cb) => startHttpServer(deps, opts.httpAddr.host, opts.httpAddr.port, cb));
@@ -249,7 +271,8 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     async close() {
       source.close();
       jwks.close();
-      await singletons?.stop();
+      await controllers?.stop();
+      meshConfigMap?.stop();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpcListener.close();

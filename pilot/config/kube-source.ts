@@ -16,6 +16,37 @@ import { MemoryConfigStore } from './store.js';
  */
 const SECRET_FIELD_SELECTOR = 'type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token';
 
+/**
+ * What Isthmus reads of the built-in kinds whose other fields change all the time (pod and node
+ * status, the annotations that leader-election locks renew every few seconds). Everything else
+ * is dropped before parsing, so such writes leave the stored resource as it was and push nothing.
+ */
+function projected(kind: string, object: KubeObject): KubeObject {
+  const meta = (object.metadata ?? {}) as Record<string, unknown>;
+  const { managedFields: _m, ...metadata } = meta;
+  const pick = (o: unknown, keys: string[]) => Object.fromEntries(keys.filter((k) => (o as Record<string, unknown> | undefined)?.[k] !== undefined).map((k) => [k, (o as Record<string, unknown>)[k]]));
+  const head = { apiVersion: object.apiVersion, kind: object.kind };
+  switch (kind) {
+    case 'Node':
+      return { ...head, metadata: pick(metadata, ['name', 'labels', 'uid', 'resourceVersion', 'creationTimestamp']) };
+    case 'Pod':
+      return {
+        ...head,
+        metadata,
+        spec: pick(object.spec, ['serviceAccountName', 'nodeName', 'hostNetwork']),
+        status: pick(object.status, ['podIP', 'podIPs', 'phase']),
+      };
+    case 'Namespace':
+      return { ...head, metadata, status: pick(object.status, ['phase']) };
+    case 'ConfigMap': {
+      const { annotations: _a, ...rest } = metadata;
+      return { ...object, metadata: rest };
+    }
+    default:
+      return { ...object, metadata };
+  }
+}
+
 export interface KubeSourceOptions {
   /** Retry delays, shortened by tests. */
   backoffMs?: { initial: number; max: number };
@@ -94,7 +125,7 @@ export class KubeConfigSource {
   private parse(info: KindInfo, object: KubeObject): { resource?: Resource; error?: ConfigError; key: string } {
     const meta = object.metadata ?? {};
     const key = resourceKey(info.kind, info.clusterScoped ? '' : (meta.namespace ?? ''), meta.name ?? '');
-    const parsed = parseObject(object, meta.namespace ?? '');
+    const parsed = parseObject(projected(info.kind, object), meta.namespace ?? '');
     if ('resource' in parsed) return { resource: parsed.resource, key };
     if ('ignored' in parsed) return { key, error: { kind: info.kind, namespace: meta.namespace, name: meta.name, message: `unexpected ${parsed.ignored}` } };
     const first = parsed.errors[0]!.error;

@@ -27,8 +27,13 @@ function compareResources(a: Resource, b: Resource): number {
   return a.meta.name < b.meta.name ? -1 : a.meta.name > b.meta.name ? 1 : 0;
 }
 
+/**
+ * Equal but for the resourceVersion: the API server bumps it on every write, including writes of
+ * fields Isthmus does not keep (status heartbeats, lock annotations), which must not push.
+ */
 function sameContent(a: Resource, b: Resource): boolean {
-  return JSON.stringify([a.meta, a.spec]) === JSON.stringify([b.meta, b.spec]);
+  const content = (r: Resource) => JSON.stringify([{ ...r.meta, resourceVersion: undefined }, r.spec]);
+  return content(a) === content(b);
 }
 
 /** In-memory store: the embedded sources write into it, tests use it directly. */

@@ -59,6 +59,8 @@ export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
           spec: r.spec,
         })),
       ).concat(derivedConfigz(discovery.pushContext)),
+    // The mesh config the current push was built with (as istiod's /debug/mesh).
+    '/debug/mesh': () => discovery.pushContext.mesh,
     '/debug/config_errors': () => store.errors().map((e) => ({ ...e, text: formatConfigError(e) })),
     '/debug/registryz': () =>
       discovery.pushContext.registry.services.map((s) => ({

@@ -1,7 +1,7 @@
 // An immutable snapshot of everything translation reads, with the indexes it needs.
 // A config change builds a new PushContext; generators never see a half-applied change.
 import type { ConfigStore } from '../config/store.js';
-import { derivedConfigFor, withDerived, type IngressSettings } from '../config/kube-conversion/index.js';
+import { derivedConfigFor, withDerived, type DerivedConfig, type IngressSettings } from '../config/kube-conversion/index.js';
 import type { Resource } from '../config/resource.js';
 import type * as net from '../config/schema/networking.js';
 import type { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from '../config/schema/security.js';
@@ -69,6 +69,8 @@ export class PushContext {
   private readonly vsCanon: Canon<ResolvedVirtualService>;
 
   readonly gateways: readonly Resource<net.Gateway>[];
+  /** Istio config converted from Gateway API and Ingress objects (the push plan compares it). */
+  readonly derived: DerivedConfig;
   /**
    * The suffix short host names in config resolve with (Istio's config.Meta.Domain): the
    * cluster's domain in istiod's sources; Istio's own test harness leaves it empty.
@@ -91,7 +93,7 @@ export class PushContext {
     const carry = prev && prev.mesh === mesh && prev.domainSuffix === domainSuffix && prev.configDomain === this.configDomain;
     this.durables = carry ? prev.durables : new DurableCache(xdsCacheSize());
     // Ingress and Gateway API objects, converted into Istio config as istiod does.
-    const derived = derivedConfigFor(
+    const derived = (this.derived = derivedConfigFor(
       store,
       {
         domainSuffix,
@@ -99,7 +101,7 @@ export class PushContext {
         lookupService: (host, ns) => registry.byHostname.get(host)?.find((s) => s.namespace === ns),
       },
       registry,
-    );
+    ));
     this.gateways = withDerived(store.list<net.Gateway>('Gateway'), derived.gateways);
     this.peerAuthentications = store.list<PeerAuthentication>('PeerAuthentication');
     this.authorizationPolicies = byCreation(store.list<AuthorizationPolicy>('AuthorizationPolicy'));

@@ -117,6 +117,12 @@ export class DiscoveryService {
     this.debouncer.push({ changed: new Set(), kinds: new Set([kind]) });
   }
 
+  /** A new mesh config (edited in its ConfigMap): everything is pushed again under it. */
+  setMesh(mesh: MeshConfig): void {
+    this.opts.mesh = mesh;
+    this.requestPush('MeshConfig');
+  }
+
   /** Resolves once a push that started after this call has been sent to every proxy. */
   nextPush(): Promise<void> {
     return new Promise((resolve) => this.waiters.push(resolve));

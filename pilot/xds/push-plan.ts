@@ -9,8 +9,8 @@ import { TYPE } from '../networking/envoy.js';
 import { serviceIdentities } from '../networking/upstream-tls.js';
 
 export interface PushPlan {
-  /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed). */
-  scope: 'full' | 'routes' | 'listeners' | 'eds';
+  /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed); `none`: nothing. */
+  scope: 'full' | 'routes' | 'listeners' | 'eds' | 'none';
   /** Types to regenerate for a proxy; undefined: all it watches. */
   select?: (proxy: Proxy) => ReadonlySet<string> | undefined;
 }
@@ -26,6 +26,12 @@ function vsKey(meta: { namespace: string; name: string }): string {
   return `${meta.namespace}/${meta.name}`;
 }
 const ENDPOINT_KINDS = new Set(['EndpointSlice', 'Pod']);
+/**
+ * Kinds read only through the service registry and the Gateway API and Ingress conversions. In a
+ * cluster they change all the time for reasons of their own (application ConfigMaps, Secrets,
+ * node labels): a change that moves neither pushes nothing.
+ */
+const SUPPORT_KINDS = new Set(['ConfigMap', 'Secret', 'Namespace', 'Node']);
 
 const FULL: PushPlan = { scope: 'full' };
 
@@ -59,13 +65,30 @@ function movedAddresses(before: readonly IstioEndpoint[], after: readonly IstioE
  * (services added or redefined, headless or DNS services, changed workload identities, which
  * clusters carry as SANs).
  */
+const serviceKey = (s: Service) => JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector]);
+
+/** Whether two pushes have the same services, endpoints and converted Kubernetes config. */
+function sameInputs(prev: PushContext, next: PushContext): boolean {
+  if (JSON.stringify(prev.derived) !== JSON.stringify(next.derived)) return false;
+  const a = prev.registry.services;
+  const b = next.registry.services;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    // The same service object may still have other endpoints.
+    if (a[i] !== b[i] && serviceKey(a[i]!) !== serviceKey(b[i]!)) return false;
+    const before = prev.endpoints(a[i]!);
+    const after = next.endpoints(b[i]!);
+    if (before !== after && JSON.stringify(before) !== JSON.stringify(after)) return false;
+  }
+  return true;
+}
+
 function endpointChange(prev: PushContext, next: PushContext): { addresses: Set<string>; hosts: Set<string> } | undefined {
   const a = prev.registry.services;
   const b = next.registry.services;
   if (a.length !== b.length) return undefined;
   const addresses = new Set<string>();
   const hosts = new Set<string>();
-  const key = (s: Service) => JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector]);
   const epKey = (eps: readonly IstioEndpoint[]) => JSON.stringify(eps);
   for (let i = 0; i < a.length; i++) {
     const before = a[i]!;
@@ -74,7 +97,7 @@ function endpointChange(prev: PushContext, next: PushContext): { addresses: Set<
     const epsAfter = next.endpoints(after);
     // The registry hands back the previous push's list when the endpoints are equal.
     if (epsBefore === epsAfter || epKey(epsBefore) === epKey(epsAfter)) continue;
-    if (key(before) !== key(after)) return undefined;
+    if (serviceKey(before) !== serviceKey(after)) return undefined;
     if (after.registry !== 'Kubernetes' || after.resolution !== 'ClientSideLB' || after.addresses.length === 0) return undefined;
     if (serviceIdentities(prev, before).join() !== serviceIdentities(next, after).join()) return undefined;
     for (const address of movedAddresses(epsBefore, epsAfter)) addresses.add(address);
@@ -127,6 +150,7 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
       select: (proxy) => (proxy.type === 'router' || scopeChanged(proxy) ? undefined : depends(proxy) ? ROUTES : NOTHING),
     };
   }
+  if (kinds.every((k) => SUPPORT_KINDS.has(k)) && sameInputs(prev, next)) return { scope: 'none', select: () => NOTHING };
   if (kinds.every((k) => LISTENER_FILTER_KINDS.has(k))) {
     // Authorization and JWT filters live in listeners only, for every kind of proxy.
     return { scope: 'listeners', select: () => LISTENERS };

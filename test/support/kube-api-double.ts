@@ -32,10 +32,12 @@ interface Event {
 interface Watcher {
   collection: Collection;
   fieldSelector?: string;
+  labelSelector?: string;
   res: ServerResponse;
 }
 
-export type Handler = (req: IncomingMessage, body: unknown) => { status: number; body: unknown } | undefined;
+type Answer = { status: number; body: unknown } | undefined;
+export type Handler = (req: IncomingMessage, body: unknown) => Answer | Promise<Answer>;
 
 export class KubeApiDouble {
   private server!: Server;
@@ -193,7 +195,7 @@ export class KubeApiDouble {
   private record(c: Collection, type: Event['type'], object: Obj): void {
     const event = { rv: this.rv, collection: c, type, object };
     this.events.push(event);
-    for (const w of this.watchers) if (w.collection === c && matchesFields(object, w.fieldSelector)) this.send(w, event);
+    for (const w of this.watchers) if (w.collection === c && matchesFields(object, w.fieldSelector) && matchesLabels(object, w.labelSelector)) this.send(w, event);
   }
 
   private send(w: Watcher, e: Event): void {
@@ -219,11 +221,13 @@ export class KubeApiDouble {
           return status(res, 400, 'BadRequest', 'body is not JSON');
         }
       }
-      for (const h of this.handlers) {
-        const out = h(req, body);
-        if (out) return json(res, out.status, out.body);
-      }
-      this.route(req, res, body);
+      void (async () => {
+        for (const h of this.handlers) {
+          const out = await h(req, body);
+          if (out) return json(res, out.status, out.body);
+        }
+        this.route(req, res, body);
+      })();
     });
   }
 
@@ -249,8 +253,9 @@ export class KubeApiDouble {
     if (!name && req.method === 'GET') {
       if (url.searchParams.get('watch') === 'true') return this.startWatch(c, url, res);
       const fieldSelector = url.searchParams.get('fieldSelector') ?? undefined;
+      const labelSelector = url.searchParams.get('labelSelector') ?? undefined;
       const items = [...c.objects.values()]
-        .filter((o) => (!namespace || o.metadata.namespace === namespace) && matchesFields(o, fieldSelector))
+        .filter((o) => (!namespace || o.metadata.namespace === namespace) && matchesFields(o, fieldSelector) && matchesLabels(o, labelSelector))
         .map(({ apiVersion: _a, kind: _k, ...item }) => item);
       return json(res, 200, { kind: `${c.kind}List`, apiVersion: c.group ? `${c.group}/${c.version}` : c.version, metadata: { resourceVersion: String(this.rv) }, items });
     }
@@ -296,8 +301,8 @@ export class KubeApiDouble {
     const from = Number(url.searchParams.get('resourceVersion') || '0');
     if (from && from < this.compactedBelow - 1) return status(res, 410, 'Expired', `too old resource version: ${from}`);
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    const w: Watcher = { collection: c, fieldSelector: url.searchParams.get('fieldSelector') ?? undefined, res };
-    for (const e of this.events) if (e.rv > from && e.collection === c && matchesFields(e.object, w.fieldSelector)) this.send(w, e);
+    const w: Watcher = { collection: c, fieldSelector: url.searchParams.get('fieldSelector') ?? undefined, labelSelector: url.searchParams.get('labelSelector') ?? undefined, res };
+    for (const e of this.events) if (e.rv > from && e.collection === c && matchesFields(e.object, w.fieldSelector) && matchesLabels(e.object, w.labelSelector)) this.send(w, e);
     this.watchers.add(w);
     res.on('close', () => this.watchers.delete(w));
   }
@@ -324,6 +329,16 @@ function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/** Equality label selectors (`k=v,k2=v2`). */
+function matchesLabels(o: Obj, selector: string | undefined): boolean {
+  if (!selector) return true;
+  const labels = (o.metadata.labels ?? {}) as Record<string, string>;
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=');
+    return labels[k!] === v;
+  });
 }
 
 function json(res: ServerResponse, code: number, body: unknown): void {
