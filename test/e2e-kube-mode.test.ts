@@ -210,15 +210,20 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
     api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'a' } }, status: { conditions: [{ type: 'Ready', lastHeartbeatTime: '2026-01-01T00:00:10Z' }] } });
     api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'shop', annotations: { 'control-plane.alpha.kubernetes.io/leader': '{"renewTime":"now"}' } }, data: { level: 'info' } });
     const pod = api.get('v1', 'Pod', 'default', 'echo-v2')!;
-    api.apply({ ...pod, status: { ...(pod.status as object), conditions: [{ type: 'Ready', status: 'True', lastProbeTime: '2026-01-01T00:00:10Z' }] } });
-    // An application's own ConfigMap changes: a push is considered, and sends nothing.
-    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'shop' }, data: { level: 'debug' } });
+    api.apply({ ...pod, status: { ...(pod.status as object), containerStatuses: [{ name: 'echo', restartCount: 3 }] } });
+    // A namespace label nothing selects on: a push is considered, and sends nothing.
+    api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { team: 'payments' } } });
     await eventually(async () => assert.equal(pushes().length, seen + 1));
-    assert.deepEqual(pushes().at(-1)!.kinds, ['ConfigMap']);
+    assert.deepEqual(pushes().at(-1)!.kinds, ['Namespace']);
     assert.equal(pushes().at(-1)!.scope, 'none');
+    // An application's own ConfigMap: only SDS could hold it (a configmap:// CA), so only SDS is looked at.
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'shop' }, data: { level: 'debug' } });
+    await eventually(async () => assert.equal(pushes().length, seen + 2));
+    assert.deepEqual(pushes().at(-1)!.kinds, ['ConfigMap']);
+    assert.equal(pushes().at(-1)!.scope, 'secrets');
     // A change that matters still goes out: echo-v2 runs on the node, and its locality moves.
     api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1', labels: { 'topology.kubernetes.io/zone': 'b' } } });
-    await eventually(async () => assert.equal(pushes().length, seen + 2));
+    await eventually(async () => assert.equal(pushes().length, seen + 3));
     assert.equal(pushes().at(-1)!.scope, 'full');
   });
 

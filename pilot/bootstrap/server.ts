@@ -18,6 +18,8 @@ import { tokenReviewer } from '../kube/token-review.js';
 import { LeaderElection, replicaIdentity } from '../kube/leader-election.js';
 import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
 import { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
+import { SecretAccessReviewer } from '../kube/secret-access.js';
+import { SECRET_ACCESS } from '../xds/push-plan.js';
 import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,6 +198,9 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     ? watchMeshConfigMap(source.store, { namespace: systemNamespace, name: revision ? `istio-${revision}` : 'istio' }, (mesh) => discovery?.setMesh(mesh), log)
     : undefined;
 
+  // In a cluster, SDS serves a workload its namespace's Secrets only if RBAC lets it list them.
+  const secretAccess = opts.kube ? new SecretAccessReviewer(opts.kube, () => discovery?.requestPush(SECRET_ACCESS), log.child({ component: 'sds' })) : undefined;
+
   // Keys that arrive or change after a push need another push; discovery exists by then.
   let discovery: DiscoveryService | undefined;
   const jwks = new JwksResolver({
@@ -216,6 +221,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
         maxMs: envDurationMs(env.PILOT_DEBOUNCE_MAX, 10_000),
       },
       jwks,
+      secretAccess: secretAccess?.allowed,
     },
     metrics,
     log.child({ component: 'xds' }),

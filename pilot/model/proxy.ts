@@ -20,6 +20,8 @@ export interface Proxy {
   serviceAccount?: string;
   metadata: Record<string, unknown>;
   locality?: { region?: string; zone?: string; subZone?: string };
+  /** Who the stream authenticated as (the TLS port with the identity check); absent otherwise. */
+  verifiedIdentity?: { namespace: string; serviceAccount: string };
 }
 
 function str(v: unknown): string | undefined {

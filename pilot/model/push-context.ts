@@ -52,6 +52,13 @@ export class PushContext {
   readonly requestAuthentications: readonly Resource<RequestAuthentication>[];
   /** JWKS istiod fetched for RequestAuthentication rules, as they were when this push began. */
   readonly jwks: JwksSnapshot;
+  /**
+   * The store this push was built from, for SDS: Secrets are read when a proxy asks for one
+   * (copying every Secret into each push would cost more than it protects).
+   */
+  readonly configStore: ConfigStore;
+  /** Whether a service account may read its namespace's Secrets (RBAC in a cluster; the directory has none). */
+  readonly secretAccess: (namespace: string, serviceAccount: string) => boolean;
   readonly sidecars: readonly Resource<net.Sidecar>[];
   private readonly scopes = new Map<string, SidecarScope>();
   /** Generated output shared by proxies with the same view during this push (see `memo`). */
@@ -83,10 +90,18 @@ export class PushContext {
     readonly domainSuffix: string,
     readonly registry: ServiceIndex,
     store: ConfigStore,
-    opts: { configDomain?: string; previous?: PushContext; warn?: (message: string) => void; jwks?: JwksSnapshot } = {},
+    opts: {
+      configDomain?: string;
+      previous?: PushContext;
+      warn?: (message: string) => void;
+      jwks?: JwksSnapshot;
+      secretAccess?: (namespace: string, serviceAccount: string) => boolean;
+    } = {},
   ) {
     this.warnSink = opts.warn;
     this.jwks = opts.jwks ?? NO_JWKS;
+    this.configStore = store;
+    this.secretAccess = opts.secretAccess ?? (() => true);
     this.configDomain = opts.configDomain ?? domainSuffix;
     // Durable output depends on the mesh config and domain besides its key: only carried over while those stay.
     const prev = opts.previous;

@@ -25,6 +25,8 @@ export interface DiscoveryOptions {
   domainSuffix: string;
   mesh: MeshConfig;
   debounce: DebounceOptions;
+  /** Whether a service account may read its namespace's Secrets (Kubernetes RBAC); absent: yes. */
+  secretAccess?: (namespace: string, serviceAccount: string) => boolean;
   /** Response bytes buffered towards clients before further responses wait (default: `ISTHMUS_XDS_MAX_BUFFERED_BYTES` or 32 MiB). */
   maxBufferedBytes?: number;
   /** Fetches the JWKS RequestAuthentications name; absent, rules without inline keys refuse every token. */
@@ -56,7 +58,8 @@ export class DiscoveryService {
           // Identities come only from handlers that check them (see authenticatedImplementation).
           if (Array.isArray(identities)) {
             try {
-              checkConnectionIdentity(proxy, identities as string[]);
+              const id = checkConnectionIdentity(proxy, identities as string[]);
+              proxy.verifiedIdentity = { namespace: id.namespace, serviceAccount: id.serviceAccount };
             } catch (err) {
               log.warn({ peer, proxy: proxy.id, identities, err: (err as Error).message }, 'unauthorized xDS stream');
               throw err;
@@ -141,7 +144,7 @@ export class DiscoveryService {
       const specs = this.store.list<RequestAuthentication>('RequestAuthentication').map((r) => r.spec);
       jwks.sync(jwksToFetch(specs, jwksFetchMode(process.env.PILOT_JWT_ENABLE_REMOTE_JWKS) === 'envoy'));
     }
-    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous, warn, jwks: jwks?.snapshot() });
+    return new PushContext(version, this.opts.mesh, this.opts.domainSuffix, registry, this.store, { previous, warn, jwks: jwks?.snapshot(), secretAccess: this.opts.secretAccess });
   }
 
   private push(event: ConfigEvent, firstEventAt: number): void {

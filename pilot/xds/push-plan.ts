@@ -9,8 +9,8 @@ import { TYPE } from '../networking/envoy.js';
 import { serviceIdentities } from '../networking/upstream-tls.js';
 
 export interface PushPlan {
-  /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed); `none`: nothing. */
-  scope: 'full' | 'routes' | 'listeners' | 'eds' | 'none';
+  /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed); `secrets`: SDS; `none`: nothing. */
+  scope: 'full' | 'routes' | 'listeners' | 'eds' | 'secrets' | 'none';
   /** Types to regenerate for a proxy; undefined: all it watches. */
   select?: (proxy: Proxy) => ReadonlySet<string> | undefined;
 }
@@ -20,6 +20,7 @@ const LISTENERS = new Set<string>([TYPE.listener]);
 /** Kinds that only shape the filters of listeners (and fetched JWKS, pushed as RequestAuthentication). */
 const LISTENER_FILTER_KINDS = new Set(['AuthorizationPolicy', 'RequestAuthentication']);
 const ENDPOINTS = new Set<string>([TYPE.endpoint]);
+const SECRETS = new Set<string>([TYPE.secret]);
 const NOTHING: ReadonlySet<string> = new Set<string>();
 
 function vsKey(meta: { namespace: string; name: string }): string {
@@ -32,6 +33,8 @@ const ENDPOINT_KINDS = new Set(['EndpointSlice', 'Pod']);
  * node labels): a change that moves neither pushes nothing.
  */
 const SUPPORT_KINDS = new Set(['ConfigMap', 'Secret', 'Namespace', 'Node']);
+/** The push kind for answers of Kubernetes RBAC about reading Secrets. */
+export const SECRET_ACCESS = 'SecretAccess';
 
 const FULL: PushPlan = { scope: 'full' };
 
@@ -150,7 +153,14 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
       select: (proxy) => (proxy.type === 'router' || scopeChanged(proxy) ? undefined : depends(proxy) ? ROUTES : NOTHING),
     };
   }
-  if (kinds.every((k) => SUPPORT_KINDS.has(k)) && sameInputs(prev, next)) return { scope: 'none', select: () => NOTHING };
+  if (kinds.every((k) => SUPPORT_KINDS.has(k)) && sameInputs(prev, next)) {
+    // Secrets and ConfigMaps are also served as SDS credentials: proxies get the names they
+    // watch again (the server sends only those that changed).
+    const credentials = kinds.includes('Secret') || kinds.includes('ConfigMap');
+    return credentials ? { scope: 'secrets', select: () => SECRETS } : { scope: 'none', select: () => NOTHING };
+  }
+  // A service account's right to read Secrets changed (RBAC, learnt by SubjectAccessReview).
+  if (kinds.every((k) => k === SECRET_ACCESS)) return { scope: 'secrets', select: () => SECRETS };
   if (kinds.every((k) => LISTENER_FILTER_KINDS.has(k))) {
     // Authorization and JWT filters live in listeners only, for every kind of proxy.
     return { scope: 'listeners', select: () => LISTENERS };

@@ -61,6 +61,13 @@ class Inbox<T> {
   }
 }
 
+/** How to reach the server: plaintext by default, or TLS with a bearer token (the 15012 port). */
+export interface AdsConnection {
+  credentials?: grpc.ChannelCredentials;
+  metadata?: grpc.Metadata;
+  options?: grpc.ChannelOptions;
+}
+
 /** One ADS stream: the node goes on the first request only, as Envoy sends it. */
 class AdsStream<Req extends { $typeName: string }, Res> {
   readonly responses = new Inbox<Res>();
@@ -76,12 +83,14 @@ class AdsStream<Req extends { $typeName: string }, Res> {
     method: string,
     private readonly reqSchema: typeof DiscoveryRequestSchema | typeof DeltaDiscoveryRequestSchema,
     resSchema: typeof DiscoveryResponseSchema | typeof DeltaDiscoveryResponseSchema,
+    connection: AdsConnection = {},
   ) {
-    this.client = new grpc.Client(addr, grpc.credentials.createInsecure());
+    this.client = new grpc.Client(addr, connection.credentials ?? grpc.credentials.createInsecure(), connection.options);
     this.stream = this.client.makeBidiStreamRequest(
       method,
       (m: Req) => Buffer.from(toBinary(reqSchema as typeof DiscoveryRequestSchema, m as unknown as DiscoveryRequest)),
       (b: Buffer) => fromBinary(resSchema, b) as Res,
+      connection.metadata ?? new grpc.Metadata(),
     );
     this.stream.on('data', (r: Res) => this.responses.push(r));
     this.stream.on('error', () => {});
@@ -101,8 +110,8 @@ class AdsStream<Req extends { $typeName: string }, Res> {
 }
 
 export class SotwClient extends AdsStream<DiscoveryRequest, DiscoveryResponse> {
-  constructor(addr: string, node: Node) {
-    super(addr, node, SOTW, DiscoveryRequestSchema, DiscoveryResponseSchema);
+  constructor(addr: string, node: Node, connection?: AdsConnection) {
+    super(addr, node, SOTW, DiscoveryRequestSchema, DiscoveryResponseSchema, connection);
   }
 }
 

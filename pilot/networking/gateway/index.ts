@@ -4,6 +4,7 @@ import type { GeneratorSet } from '../generator.js';
 import { gatewayClusters, gatewayEndpoints } from './clusters.js';
 import { gatewayListeners } from './listeners.js';
 import { gatewayRoutes } from './routes.js';
+import { secretsGenerator } from '../sds/secrets.js';
 
 export { mergedGatewayFor } from './merge.js';
 
@@ -13,5 +14,6 @@ export const gatewayGenerators: GeneratorSet = {
     [TYPE.route]: gatewayRoutes,
     [TYPE.cluster]: gatewayClusters,
     [TYPE.endpoint]: gatewayEndpoints,
+    [TYPE.secret]: secretsGenerator,
   },
 };

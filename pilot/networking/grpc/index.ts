@@ -19,6 +19,7 @@ import { destinationRuleLabelsKey, objectId, outboundViewKey } from '../view.js'
 import { outboundVirtualHosts } from '../route/vhosts.js';
 import type { GeneratorSet, NamedResource, Watch } from '../generator.js';
 import { GRPC_INBOUND_LISTENER_PREFIX, grpcInboundListeners } from './inbound.js';
+import { secretsGenerator } from '../sds/secrets.js';
 
 
 interface RequestedHost {
@@ -215,5 +216,6 @@ export const grpcGenerators: GeneratorSet = {
     [TYPE.route]: routes,
     [TYPE.cluster]: clusters,
     [TYPE.endpoint]: loadAssignments,
+    [TYPE.secret]: secretsGenerator,
   },
 };

@@ -5,6 +5,7 @@ import type { GeneratorSet } from '../generator.js';
 import { sidecarClusters } from './clusters.js';
 import { sidecarListeners } from './listeners.js';
 import { sidecarRoutes } from './routes.js';
+import { secretsGenerator } from '../sds/secrets.js';
 
 export const sidecarGenerators: GeneratorSet = {
   byType: {
@@ -12,5 +13,6 @@ export const sidecarGenerators: GeneratorSet = {
     [TYPE.route]: sidecarRoutes,
     [TYPE.cluster]: sidecarClusters,
     [TYPE.endpoint]: loadAssignments,
+    [TYPE.secret]: secretsGenerator,
   },
 };
