@@ -8,7 +8,7 @@ import { LEADER_ANNOTATION, LeaderElection, type LeaderRecord } from '../pilot/k
 import { KubeApiDouble } from './support/kube-api-double.js';
 import { eventually } from './support/grpc-echo.js';
 
-const TIMING = { leaseDurationMs: 600, renewDeadlineMs: 300, retryPeriodMs: 50 };
+const TIMING = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 100 };
 const LOCK = 'istio-namespace-controller-election';
 
 describe('leader election on a ConfigMap lock (against an in-test API double)', function () {
@@ -57,10 +57,10 @@ describe('leader election on a ConfigMap lock (against an in-test API double)', 
     const b = candidate('isthmusd-b', events);
     b.start();
     // B sees a live lease: it waits however many times it retries.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 600));
     assert.equal(b.isLeader, false);
     assert.equal(record()?.holderIdentity, 'isthmusd-a');
-    assert.equal(record()?.leaseDurationSeconds, 1);
+    assert.equal(record()?.leaseDurationSeconds, 2);
 
     await a.stop();
     await eventually(async () => assert.ok(b.isLeader));
@@ -74,11 +74,11 @@ describe('leader election on a ConfigMap lock (against an in-test API double)', 
     api.apply({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: LOCK, namespace: 'istio-system', annotations: { [LEADER_ANNOTATION]: JSON.stringify({ holderIdentity: 'istiod-7f9c', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaderTransitions: 3 }) } },
+      metadata: { name: LOCK, namespace: 'istio-system', annotations: { [LEADER_ANNOTATION]: JSON.stringify({ holderIdentity: 'istiod-7f9c', leaseDurationSeconds: 2, acquireTime: now, renewTime: now, leaderTransitions: 3 }) } },
     });
     const b = candidate('isthmusd-b');
     b.start();
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1000));
     assert.equal(b.isLeader, false, 'a lease held by istiod is respected');
     await eventually(async () => assert.ok(b.isLeader));
     assert.equal(record()?.leaderTransitions, 4);
@@ -94,6 +94,22 @@ describe('leader election on a ConfigMap lock (against an in-test API double)', 
     const lock = api.get('v1', 'ConfigMap', 'istio-system', LOCK)!;
     api.apply({ ...lock, metadata: { ...lock.metadata, annotations: { [LEADER_ANNOTATION]: JSON.stringify({ holderIdentity: 'isthmusd-c', leaseDurationSeconds: 60, acquireTime: now, renewTime: now, leaderTransitions: 1 }) } } });
     await eventually(async () => assert.equal(a.isLeader, false));
+    assert.deepEqual(events, ['isthmusd-a started', 'isthmusd-a stopped']);
+  });
+
+  it('steps down when a renewal hangs, before another replica can take over', async () => {
+    let hang = false;
+    api.addHandler((req) => (hang && req.method === 'PUT' ? new Promise(() => {}) : undefined));
+    const events: string[] = [];
+    const a = candidate('isthmusd-a', events);
+    a.start();
+    await eventually(async () => assert.ok(a.isLeader));
+    hang = true;
+    const b = candidate('isthmusd-b');
+    b.start();
+    // A must give up within its renew deadline (1 s), well before B may take over (1.5 s lease).
+    await eventually(async () => assert.equal(a.isLeader, false), 5000, 20);
+    assert.equal(b.isLeader, false);
     assert.deepEqual(events, ['isthmusd-a started', 'isthmusd-a stopped']);
   });
 });

@@ -108,9 +108,18 @@ describe('Kubernetes config source (against an in-test API double speaking list/
     api.serve('security.istio.io/v1', 'authorizationpolicies', 'AuthorizationPolicy');
     api.apply({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'deny', namespace: 'default' }, spec: { action: 'DENY', rules: [{}] } });
     await eventually(async () => assert.ok(source.store.get('AuthorizationPolicy', 'default', 'deny')));
-    // A CRD removed takes its objects with it.
+    // Not served for a while (an API server restarting): the policy stays in force, as on istiod.
     api.unserve('security.istio.io/v1', 'authorizationpolicies');
-    await eventually(async () => assert.equal(source.store.get('AuthorizationPolicy', 'default', 'deny'), undefined));
+    await eventually(async () => assert.ok(api.requests.filter((r) => r === 'GET /apis/security.istio.io/v1/authorizationpolicies').length >= 3));
+    assert.ok(source.store.get('AuthorizationPolicy', 'default', 'deny'));
+  });
+
+  it('reads a kind at the version the cluster serves, also when its CRD arrives later at an older one', async () => {
+    await serveIsthmusKinds(api, ['security.istio.io']);
+    await load();
+    api.serve('security.istio.io/v1beta1', 'peerauthentications', 'PeerAuthentication');
+    api.apply({ apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: { name: 'strict', namespace: 'default' }, spec: { mtls: { mode: 'STRICT' } } });
+    await eventually(async () => assert.equal(source.store.get('PeerAuthentication', 'default', 'strict')?.version, 'v1beta1'));
   });
 
   it('resumes a watch the server ended from the last version seen, without listing again', async () => {

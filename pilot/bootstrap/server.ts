@@ -19,6 +19,7 @@ import { LeaderElection, replicaIdentity } from '../kube/leader-election.js';
 import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
 import { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
 import { SecretAccessReviewer } from '../kube/secret-access.js';
+import { nodeAuthorizer } from '../kube/node-authorizer.js';
 import { SECRET_ACCESS } from '../xds/push-plan.js';
 import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
@@ -161,6 +162,7 @@ function startKubeControllers(kube: KubeClient, store: MemoryConfigStore, citade
         name: 'istio-namespace-controller-election',
         namespace,
         identity: replicaIdentity(env),
+        key: env.REVISION || 'default',
         onStartedLeading: () => rootCerts.startLeading(),
         onStoppedLeading: () => rootCerts.stopLeading(),
         log: log.child({ component: 'leader-election' }),
@@ -240,12 +242,18 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   let secureAddr: string | undefined;
   let secureListener: GrpcListener | undefined;
   if (opts.secureGrpcAddr) {
-    // In Kubernetes mode, workloads prove who they are with service-account tokens (TokenReview).
-    let trustDomain = () => 'cluster.local';
-    const authenticators = opts.kube ? [new KubeJwtAuthenticator(tokenReviewer(opts.kube), tokenAudiences(env), () => trustDomain(), env.CLUSTER_ID || 'Kubernetes')] : [];
-    citadel = await createCitadel({ env, registry: metrics, logger: log.child({ component: 'citadel' }), authenticators });
-    const config = citadel.config;
-    trustDomain = () => config.trustDomain;
+    // In Kubernetes mode, workloads prove who they are with service-account tokens (TokenReview),
+    // named in the mesh config's trust domain (as the SANs proxies check), and a node agent may
+    // ask for certificates of workloads on its own node only.
+    const pushed = discovery;
+    const authenticators = opts.kube ? [new KubeJwtAuthenticator(tokenReviewer(opts.kube), tokenAudiences(env), () => pushed.pushContext.mesh.trustDomain, env.CLUSTER_ID || 'Kubernetes')] : [];
+    citadel = await createCitadel({
+      env,
+      registry: metrics,
+      logger: log.child({ component: 'citadel' }),
+      authenticators,
+      ...(opts.kube ? { authorizeImpersonation: nodeAuthorizer(source.store) } : {}),
+    });
     secure = new GrpcServer(GRPC_SERVER_OPTIONS);
     // As istiod with XDS_AUTH (default on): streams on the TLS port authenticate as the CA's callers do.
     const ca = citadel;
@@ -279,6 +287,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
       jwks.close();
       await controllers?.stop();
       meshConfigMap?.stop();
+      opts.kube?.close();
       discovery.stop();
       // Streams were ended by discovery.stop(); do not wait for clients that never hang up.
       grpcListener.close();

@@ -34,7 +34,13 @@ function projected(kind: string, object: KubeObject): KubeObject {
         ...head,
         metadata,
         spec: pick(object.spec, ['serviceAccountName', 'nodeName', 'hostNetwork']),
-        status: pick(object.status, ['podIP', 'podIPs', 'phase']),
+        status: {
+          ...pick(object.status, ['podIP', 'podIPs', 'phase']),
+          // Readiness decides whether a pod is an endpoint; the other conditions change with every probe.
+          conditions: ((object.status as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? [])
+            .filter((c) => c.type === 'Ready')
+            .map((c) => ({ type: c.type, status: c.status })),
+        },
       };
     case 'Namespace':
       return { ...head, metadata, status: pick(object.status, ['phase']) };
@@ -63,6 +69,7 @@ export class KubeConfigSource {
   private readonly reflectors: Reflector[] = [];
   /** Rejected objects by store key: reported in `errors()` until a valid version or a delete. */
   private readonly rejected = new Map<string, Rejection>();
+  private readonly discovery = new Map<string, { at: number; versions: Promise<Set<string>> }>();
 
   constructor(
     private readonly client: KubeClient,
@@ -72,22 +79,29 @@ export class KubeConfigSource {
 
   /** Starts every list/watch; resolves once each kind was listed or found not served. */
   async load(): Promise<void> {
-    const served = await this.servedVersions();
     for (const info of KINDS) {
-      const version = info.versions.find((v) => served.get(info.group)?.has(v)) ?? info.versions[0]!;
-      const apiVersion = info.group ? `${info.group}/${version}` : version;
-      const path = `${info.group ? `/apis/${info.group}` : '/api'}/${version}/${info.plural}`;
+      const target = (version: string) => ({
+        path: `${info.group ? `/apis/${info.group}` : '/api'}/${version}/${info.plural}`,
+        apiVersion: info.group ? `${info.group}/${version}` : version,
+      });
+      const first = target(info.versions[0]!);
+      let reportedAbsent = false;
       const reflector = new Reflector(
         this.client,
         {
-          path,
-          apiVersion,
+          ...first,
           kind: info.apiKind ?? info.kind,
           fieldSelector: info.kind === 'Secret' && !info.group ? SECRET_FIELD_SELECTOR : undefined,
           backoffMs: this.opts.backoffMs,
           absentRetryMs: this.opts.absentRetryMs,
-          onError: (err, phase) => this.log?.warn({ err: err.message, path, phase }, 'Kubernetes list/watch failed; retrying'),
-          onAbsent: () => this.log?.debug({ path }, 'not served by the API server (CRD not installed?); checking again later'),
+          // A cluster may serve an Istio or Gateway API kind at an older version only, and CRDs
+          // come and go: the version is chosen again before every list.
+          resolve: info.group && info.versions.length > 1 ? async () => target(await this.servedVersion(info)) : undefined,
+          onError: (err, phase) => this.log?.warn({ err: err.message, kind: info.kind, phase }, 'Kubernetes list/watch failed; retrying'),
+          onAbsent: () => {
+            if (!reportedAbsent) this.log?.info({ kind: info.kind, group: info.group }, 'not served by the API server (CRD not installed?); checking again every minute');
+            reportedAbsent = true;
+          },
         },
         {
           replace: (objects) => this.replace(info, objects),
@@ -103,23 +117,25 @@ export class KubeConfigSource {
     this.log?.info({ kinds: this.reflectors.length - absent, notServed: absent }, 'Kubernetes config synced');
   }
 
+  /** The newest of the kind's versions its group serves (API discovery, shared briefly by a group's kinds). */
+  private async servedVersion(info: KindInfo): Promise<string> {
+    let asked = this.discovery.get(info.group);
+    if (!asked || performance.now() - asked.at > 1000) {
+      const versions = this.client
+        .json<{ versions?: { version: string }[] }>(`/apis/${info.group}`)
+        .then((g) => new Set((g.versions ?? []).map((v) => v.version)))
+        .catch(() => new Set<string>());
+      this.discovery.set(info.group, (asked = { at: performance.now(), versions }));
+    }
+    const served = await asked.versions;
+    return info.versions.find((v) => served.has(v)) ?? info.versions[0]!;
+  }
+
   /** Nothing to start: watches begin with `load`. Present so both sources share one shape. */
   watch(): void {}
 
   close(): void {
     for (const r of this.reflectors) r.stop();
-  }
-
-  /** The versions each API group serves, so a cluster with older Istio CRDs is read at a version it has. */
-  private async servedVersions(): Promise<Map<string, Set<string>>> {
-    const out = new Map<string, Set<string>>([['', new Set(['v1'])]]);
-    try {
-      const groups = await this.client.json<{ groups?: { name: string; versions?: { version: string }[] }[] }>('/apis');
-      for (const g of groups.groups ?? []) out.set(g.name, new Set((g.versions ?? []).map((v) => v.version)));
-    } catch (err) {
-      this.log?.warn({ err: (err as Error).message }, 'API discovery failed; reading every kind at its newest version');
-    }
-    return out;
   }
 
   private parse(info: KindInfo, object: KubeObject): { resource?: Resource; error?: ConfigError; key: string } {
@@ -163,8 +179,9 @@ export class KubeConfigSource {
         continue;
       }
       this.reject(key, error!, object);
+      // The last good version of this very object (not of one deleted and created again meanwhile).
       const previous = this.store.get(info.kind, error!.namespace ?? '', error!.name ?? '');
-      if (previous) resources.push(previous);
+      if (previous && previous.meta.uid === object.metadata?.uid) resources.push(previous);
     }
     for (const key of [...this.rejected.keys()]) if (key.startsWith(`${info.kind}/`) && !listed.has(key)) this.rejected.delete(key);
     this.store.replaceKind(info.kind, resources);

@@ -193,6 +193,7 @@ export function parseObject(
   if (typeof rawMeta.resourceVersion === 'string') meta.resourceVersion = rawMeta.resourceVersion;
   if (typeof rawMeta.generation === 'number') meta.generation = rawMeta.generation;
   if (typeof rawMeta.creationTimestamp === 'string') meta.creationTimestamp = rawMeta.creationTimestamp;
+  if (typeof rawMeta.deletionTimestamp === 'string') meta.deletionTimestamp = rawMeta.deletionTimestamp;
   if (typeof rawMeta.uid === 'string') meta.uid = rawMeta.uid;
 
   const named = { kind: info.kind, namespace: meta.namespace, name: meta.name || undefined };

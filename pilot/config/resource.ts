@@ -8,6 +8,8 @@ export interface ObjectMeta {
   resourceVersion?: string;
   generation?: number;
   creationTimestamp?: string;
+  /** Set once the object is being deleted (a terminating pod). */
+  deletionTimestamp?: string;
   uid?: string;
 }
 

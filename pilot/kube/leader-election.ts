@@ -14,6 +14,8 @@ export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
 
 export interface LeaderRecord {
   holderIdentity: string;
+  /** istiod's addition: the holder's revision, which decides whether a default-revision istiod takes the lock over. */
+  holderKey?: string;
   leaseDurationSeconds: number;
   acquireTime: string;
   renewTime: string;
@@ -35,6 +37,8 @@ export interface ElectionOptions {
   namespace: string;
   /** This replica (istiod uses POD_NAME). */
   identity: string;
+  /** REVISION, written as the record's holderKey as istiod writes it. */
+  key?: string;
   timing?: ElectionTiming;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
@@ -57,6 +61,9 @@ export class LeaderElection {
   /** The raw record last seen and when this replica saw it change. */
   private observed?: { raw: string; at: number };
   private lastRenew = 0;
+  /** Steps down when a renewal has not succeeded within the renew deadline, even if a request hangs. */
+  private deadline?: NodeJS.Timeout;
+  private inFlight: Promise<void> = Promise.resolve();
   private readonly timing: ElectionTiming;
 
   constructor(
@@ -78,6 +85,9 @@ export class LeaderElection {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadline);
+    // An attempt under way may still make this replica the holder: release after it.
+    await this.inFlight;
     if (!this.leading) return;
     this.setLeading(false);
     try {
@@ -91,23 +101,37 @@ export class LeaderElection {
     }
   }
 
-  private async tick(): Promise<void> {
+  private tick(): Promise<void> {
+    this.inFlight = this.attempt();
+    return this.inFlight;
+  }
+
+  private async attempt(): Promise<void> {
     if (this.stopped) return;
     let acquired = false;
+    // A leader's attempt must end before its deadline; a candidate's within a renew deadline.
+    const budget = this.leading ? this.lastRenew + this.timing.renewDeadlineMs - performance.now() : this.timing.renewDeadlineMs;
     try {
-      acquired = await this.tryAcquireOrRenew();
+      acquired = await this.tryAcquireOrRenew(AbortSignal.timeout(Math.max(1, budget)));
     } catch (err) {
       this.opts.log?.debug({ err: (err as Error).message, lock: this.opts.name }, 'leader election attempt failed');
     }
-    if (this.stopped) return;
-    const now = Date.now();
+    if (this.stopped) {
+      // Won just as it stopped: `stop` releases (it waits for this attempt).
+      if (acquired && !this.leading) this.leading = true;
+      return;
+    }
     if (acquired) {
-      this.lastRenew = now;
+      this.lastRenew = performance.now();
+      clearTimeout(this.deadline);
+      this.deadline = setTimeout(() => this.missedDeadline(), this.timing.renewDeadlineMs);
       if (!this.leading) this.setLeading(true);
-    } else if (this.leading && now - this.lastRenew >= this.timing.renewDeadlineMs) {
-      this.setLeading(false);
     }
     this.timer = setTimeout(() => void this.tick(), this.timing.retryPeriodMs);
+  }
+
+  private missedDeadline(): void {
+    if (this.leading && !this.stopped && performance.now() - this.lastRenew >= this.timing.renewDeadlineMs) this.setLeading(false);
   }
 
   private setLeading(leading: boolean): void {
@@ -117,27 +141,30 @@ export class LeaderElection {
     else this.opts.onStoppedLeading();
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = new Date();
+    const observedAt = performance.now();
     const mine = (previous?: LeaderRecord): LeaderRecord => ({
       holderIdentity: this.opts.identity,
+      ...(this.opts.key !== undefined ? { holderKey: this.opts.key } : {}),
       leaseDurationSeconds: Math.ceil(this.timing.leaseDurationMs / 1000),
       acquireTime: previous?.holderIdentity === this.opts.identity ? previous.acquireTime : now.toISOString(),
       renewTime: now.toISOString(),
       leaderTransitions: previous ? previous.leaderTransitions + (previous.holderIdentity === this.opts.identity ? 0 : 1) : 0,
     });
-    const lock = await this.get();
+    const lock = await this.get(signal);
     if (!lock) {
-      await this.create(mine());
+      await this.create(mine(), signal);
       return true;
     }
     const record = this.recordOf(lock);
     const raw = lock.metadata.annotations?.[LEADER_ANNOTATION] ?? '';
-    if (this.observed?.raw !== raw) this.observed = { raw, at: now.getTime() };
+    // Monotonic time: a wall-clock step must not expire (or prolong) a lease.
+    if (this.observed?.raw !== raw) this.observed = { raw, at: observedAt };
     const held = record && record.holderIdentity && record.holderIdentity !== this.opts.identity;
     const leaseMs = (record?.leaseDurationSeconds ?? 0) * 1000;
-    if (held && this.observed.at + leaseMs > now.getTime()) return false;
-    await this.put(lock, mine(record));
+    if (held && this.observed.at + leaseMs > observedAt) return false;
+    await this.put(lock, mine(record), signal);
     return true;
   }
 
@@ -155,26 +182,28 @@ export class LeaderElection {
     return `/api/v1/namespaces/${this.opts.namespace}/configmaps${name ? `/${name}` : ''}`;
   }
 
-  private async get(): Promise<ConfigMapLock | undefined> {
+  private async get(signal?: AbortSignal): Promise<ConfigMapLock | undefined> {
     try {
-      return await this.client.json<ConfigMapLock>(this.path(this.opts.name));
+      return await this.client.json<ConfigMapLock>(this.path(this.opts.name), { signal });
     } catch (err) {
       if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
       throw err;
     }
   }
 
-  private async create(record: LeaderRecord): Promise<void> {
+  private async create(record: LeaderRecord, signal: AbortSignal): Promise<void> {
     await this.client.json(this.path(), {
       method: 'POST',
+      signal,
       body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: this.opts.name, namespace: this.opts.namespace, annotations: { [LEADER_ANNOTATION]: JSON.stringify(record) } } },
     });
   }
 
   /** Replaces the record; the lock's resourceVersion makes a concurrent writer's update fail (409). */
-  private async put(lock: ConfigMapLock, record: LeaderRecord): Promise<void> {
+  private async put(lock: ConfigMapLock, record: LeaderRecord, signal?: AbortSignal): Promise<void> {
     await this.client.json(this.path(this.opts.name), {
       method: 'PUT',
+      signal,
       body: { apiVersion: 'v1', kind: 'ConfigMap', ...lock, metadata: { ...lock.metadata, annotations: { ...lock.metadata.annotations, [LEADER_ANNOTATION]: JSON.stringify(record) } } },
     });
   }

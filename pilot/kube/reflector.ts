@@ -4,7 +4,7 @@
 // A collection the server does not serve (a CRD not installed) is checked again periodically.
 import { KubeApiError, type KubeClient, type WatchEvent } from './client.js';
 
-export type KubeObject = Record<string, unknown> & { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+export type KubeObject = Record<string, unknown> & { metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string } };
 
 export interface ReflectorHandler {
   /** The whole collection, after each list (the previous content is replaced). */
@@ -27,6 +27,8 @@ export interface ReflectorOptions {
   absentRetryMs?: number;
   onError?: (err: Error, phase: 'list' | 'watch') => void;
   onAbsent?: () => void;
+  /** Chooses path and version again before each list (a CRD may be served at another version later). */
+  resolve?: () => Promise<{ path: string; apiVersion: string }>;
 }
 
 export class Reflector {
@@ -40,12 +42,18 @@ export class Reflector {
   readonly synced = new Promise<void>((resolve) => (this.syncedResolve = resolve));
   /** Whether the server serves the collection (false until a list succeeded). */
   present = false;
+  /** The collection path and version in use (`resolve` may change them before a list). */
+  private readonly target: { path: string; apiVersion: string };
+  /** Events of the current watch. */
+  private events = 0;
 
   constructor(
     private readonly client: KubeClient,
     private readonly opts: ReflectorOptions,
     private readonly handler: ReflectorHandler,
-  ) {}
+  ) {
+    this.target = { path: opts.path, apiVersion: opts.apiVersion };
+  }
 
   start(): void {
     void this.run();
@@ -68,18 +76,29 @@ export class Reflector {
   private async run(): Promise<void> {
     const backoff = this.opts.backoffMs ?? { initial: 1000, max: 30_000 };
     let delay = backoff.initial;
+    const failed = async () => {
+      await this.sleep(delay);
+      delay = Math.min(delay * 2, backoff.max);
+    };
     while (!this.stopped) {
       try {
-        if (!this.resourceVersion) await this.list();
-        delay = backoff.initial;
+        if (!this.resourceVersion) {
+          if (this.opts.resolve) Object.assign(this.target, await this.opts.resolve());
+          await this.list();
+        }
+        const started = performance.now();
+        this.events = 0;
         await this.watchOnce();
-        continue;
+        // A watch the server ends at once with nothing in it is as good as a failure (a
+        // misbehaving proxy, an overloaded server): wait before the next, as client-go does.
+        if (this.events === 0 && performance.now() - started < 1000) await failed();
+        else delay = backoff.initial;
       } catch (e) {
         if (this.stopped) return;
         const err = e as Error;
         if (err instanceof KubeApiError && err.statusCode === 404 && !this.resourceVersion) {
-          // A CRD removed while watched takes its objects with it.
-          if (this.present) this.handler.replace([]);
+          // Not served (a CRD not installed, or removed). Objects already read are kept, as
+          // istiod keeps them: a 404 while an API server restarts must not drop every policy.
           this.present = false;
           this.opts.onAbsent?.();
           this.syncedResolve();
@@ -93,8 +112,7 @@ export class Reflector {
         this.opts.onError?.(err, this.resourceVersion ? 'watch' : 'list');
         // After a failure the collection is listed again: events may have been missed.
         this.resourceVersion = '';
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, backoff.max);
+        await failed();
       }
     }
   }
@@ -102,11 +120,11 @@ export class Reflector {
   private async list(): Promise<void> {
     const query = new URLSearchParams(this.selectors()).toString();
     const list = await this.client.json<{ metadata?: { resourceVersion?: string }; items?: KubeObject[] }>(
-      `${this.opts.path}${query ? `?${query}` : ''}`,
+      `${this.target.path}${query ? `?${query}` : ''}`,
       { signal: this.signal() },
     );
     if (this.stopped) return;
-    const items = (list.items ?? []).map((o) => ({ apiVersion: this.opts.apiVersion, kind: this.opts.kind, ...o }));
+    const items = (list.items ?? []).map((o) => ({ apiVersion: this.target.apiVersion, kind: this.opts.kind, ...o }));
     this.handler.replace(items);
     this.resourceVersion = list.metadata?.resourceVersion ?? '';
     this.present = true;
@@ -115,7 +133,7 @@ export class Reflector {
 
   private async watchOnce(): Promise<void> {
     await this.client.watch(
-      this.opts.path,
+      this.target.path,
       { ...this.selectors(), resourceVersion: this.resourceVersion },
       (event) => this.onEvent(event),
       this.signal(),
@@ -130,9 +148,11 @@ export class Reflector {
       const code = (obj as { code?: number }).code ?? 500;
       throw new KubeApiError(code, String((obj as { message?: string }).message ?? 'watch error'));
     }
+    if (event.type !== 'BOOKMARK') this.events++;
     const rv = obj.metadata?.resourceVersion;
-    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.handler.upsert({ apiVersion: this.opts.apiVersion, kind: this.opts.kind, ...obj });
-    else if (event.type === 'DELETED') this.handler.remove({ apiVersion: this.opts.apiVersion, kind: this.opts.kind, ...obj });
+    const stamped = { apiVersion: this.target.apiVersion, kind: this.opts.kind, ...obj };
+    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.handler.upsert(stamped);
+    else if (event.type === 'DELETED') this.handler.remove(stamped);
     if (rv) this.resourceVersion = rv;
   }
 

@@ -16,6 +16,8 @@ export interface RootCertOptions {
   /** PILOT_CA_CERT_CONFIGMAP (default `istio-ca-root-cert`). */
   name: string;
   rootCertPem: () => string;
+  /** Fixed delay before writing again after a failure (tests); default: backing off from 200 ms. */
+  retryMs?: number;
   log?: Logger;
 }
 
@@ -24,6 +26,8 @@ export class RootCertConfigMaps {
   private unsubscribe?: () => void;
   private running: Promise<void> = Promise.resolve();
   private dirty = new Set<string>();
+  /** Failed writes in a row, per namespace (for the backoff). */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     private readonly client: KubeClient,
@@ -72,8 +76,15 @@ export class RootCertConfigMaps {
       this.dirty.delete(namespace!);
       try {
         await this.reconcile(namespace!);
+        this.failures.delete(namespace!);
       } catch (err) {
-        this.opts.log?.warn({ err: (err as Error).message, namespace, configMap: this.opts.name }, 'could not write the root certificate ConfigMap');
+        // Injected pods of the namespace cannot start without it: try again, backing off to a minute.
+        const attempts = (this.failures.get(namespace!) ?? 0) + 1;
+        this.failures.set(namespace!, attempts);
+        const delay = Math.min(this.opts.retryMs ?? 100 * 2 ** attempts, 60_000);
+        this.opts.log?.warn({ err: (err as Error).message, namespace, configMap: this.opts.name, retryInMs: delay }, 'could not write the root certificate ConfigMap');
+        const timer = setTimeout(() => this.enqueue(namespace!), delay);
+        timer.unref();
       }
     }
   }

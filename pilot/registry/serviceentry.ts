@@ -127,9 +127,22 @@ function fromEntry(we: net.WorkloadEntry, ref?: Workload['ref'], metaLabels: Rec
   };
 }
 
+/**
+ * Whether a pod serves traffic, as istiod decides it for workload entries: it has an IP, is
+ * neither finished nor being deleted, and is Ready (a pod written without conditions, as in a
+ * config directory, counts as ready).
+ */
+function podServes(pod: Resource<PodBody>): boolean {
+  const status = pod.spec.status;
+  if (!status?.podIP || pod.meta.deletionTimestamp) return false;
+  if (status.phase === 'Failed' || status.phase === 'Succeeded') return false;
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  return !ready || ready.status === 'True';
+}
+
 function fromPod(pod: Resource<PodBody>, nodeLabels: Record<string, string> | undefined): Workload[] {
-  const ip = pod.spec.status?.podIP;
-  if (!ip) return [];
+  if (!podServes(pod)) return [];
+  const ip = pod.spec.status!.podIP!;
   return [
     {
       address: ip,

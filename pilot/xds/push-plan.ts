@@ -68,7 +68,9 @@ function movedAddresses(before: readonly IstioEndpoint[], after: readonly IstioE
  * (services added or redefined, headless or DNS services, changed workload identities, which
  * clusters carry as SANs).
  */
-const serviceKey = (s: Service) => JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector]);
+/** Everything of a service that output reads (not where it came from, nor when it was made). */
+const serviceKey = (s: Service) =>
+  JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector, s.externalName, s.aliases, s.autoAllocatedAddresses, s.trafficDistribution]);
 
 /** Whether two pushes have the same services, endpoints and converted Kubernetes config. */
 function sameInputs(prev: PushContext, next: PushContext): boolean {
@@ -166,6 +168,8 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
     return { scope: 'listeners', select: () => LISTENERS };
   }
   if (kinds.every((k) => ENDPOINT_KINDS.has(k))) {
+    // Pod writes that move no endpoint (annotations, phases nothing reads) push nothing.
+    if (sameInputs(prev, next)) return { scope: 'none', select: () => NOTHING };
     const change = endpointChange(prev, next);
     if (!change) return FULL;
     const { addresses, hosts } = change;

@@ -240,6 +240,11 @@ export class KubeApiDouble {
     }
     // /api/v1[/namespaces/NS]/PLURAL[/NAME] or /apis/G/V[/namespaces/NS]/PLURAL[/NAME]
     const parts = url.pathname.split('/').filter(Boolean);
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const versions = [...new Set([...this.collections.values()].filter((c) => c.group === parts[1]).map((c) => c.version))];
+      if (!versions.length) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      return json(res, 200, { kind: 'APIGroup', name: parts[1], versions: versions.map((v) => ({ groupVersion: `${parts[1]}/${v}`, version: v })) });
+    }
     const [group, version, rest] = parts[0] === 'api' ? ['', parts[1], parts.slice(2)] : [parts[1] ?? '', parts[2], parts.slice(3)];
     let namespace: string | undefined;
     let tail = rest;
@@ -301,6 +306,7 @@ export class KubeApiDouble {
     const from = Number(url.searchParams.get('resourceVersion') || '0');
     if (from && from < this.compactedBelow - 1) return status(res, 410, 'Expired', `too old resource version: ${from}`);
     res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
     const w: Watcher = { collection: c, fieldSelector: url.searchParams.get('fieldSelector') ?? undefined, labelSelector: url.searchParams.get('labelSelector') ?? undefined, res };
     for (const e of this.events) if (e.rv > from && e.collection === c && matchesFields(e.object, w.fieldSelector) && matchesLabels(e.object, w.labelSelector)) this.send(w, e);
     this.watchers.add(w);

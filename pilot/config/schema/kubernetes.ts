@@ -54,7 +54,15 @@ export const EndpointSliceBody = s.object(
 export const PodBody = s.object(
   {
     spec: s.object({ serviceAccountName: s.string(), nodeName: s.string(), hostNetwork: s.bool() }, loose),
-    status: s.object({ podIP: s.string(), podIPs: s.list(s.object({ ip: s.string() }, loose)), phase: s.string() }, loose),
+    status: s.object(
+      {
+        podIP: s.string(),
+        podIPs: s.list(s.object({ ip: s.string() }, loose)),
+        phase: s.string(),
+        conditions: s.list(s.object({ type: s.string(), status: s.string() }, loose)),
+      },
+      loose,
+    ),
   },
   loose,
 );
