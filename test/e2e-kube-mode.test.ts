@@ -18,6 +18,19 @@ grpcXds.register();
 
 const TARGET = 'xds:///echo.default.svc.cluster.local:7070';
 
+const INJECT_CONFIG = `policy: enabled
+defaultTemplates: [sidecar]
+templates:
+  sidecar: |
+    spec:
+      containers:
+      - name: istio-proxy
+        image: "{{ .Values.global.hub }}/proxyv2:{{ .Values.global.tag }}"
+        env:
+        - name: DISCOVERY_ADDRESS
+          value: "{{ .ProxyConfig.DiscoveryAddress }}"
+`;
+
 interface WebhookEntry {
   name: string;
   failurePolicy?: string;
@@ -83,6 +96,8 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
     api.serve('admissionregistration.k8s.io/v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', { clusterScoped: true });
     api.serve('admissionregistration.k8s.io/v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', { clusterScoped: true });
     api.apply(mutatingWebhooks('istio-sidecar-injector', 'default'));
+    // Injection config as Istio's chart installs it (no files mounted for isthmusd here).
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-sidecar-injector', namespace: 'istio-system' }, data: { config: INJECT_CONFIG, values: '{"global": {"hub": "docker.io/istio", "tag": "1.31.0"}}' } });
     api.apply(mutatingWebhooks('istio-revision-tag-canary', 'canary'));
     // A dry run goes through the validation webhook, as the API server's admission would call it.
     api.addHandler(async (req, body) => {
@@ -267,5 +282,29 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
     });
     assert.ok(probes >= 1);
     assert.deepEqual(api.list('networking.istio.io/v1', 'Gateway'), [], 'the probe is a dry run');
+  });
+
+  it('injects with the injector and mesh ConfigMaps, and follows edits of the mesh', async () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } };
+    const inject = async () => {
+      const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u', kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', namespace: 'shop', object: pod } });
+      const out = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(`https://${isthmusd.webhook}/inject`, { method: 'POST', ca: readFileSync(join(isthmusd.citadelDir, 'root-cert.pem')), servername: 'istiod.istio-system.svc', headers: { 'Content-Type': 'application/json' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const review = JSON.parse(out) as { response: { allowed: boolean; patch?: string } };
+      assert.ok(review.response.allowed);
+      return Buffer.from(review.response.patch ?? '', 'base64').toString('utf8');
+    };
+    const before = await inject();
+    assert.match(before, /docker\.io\/istio\/proxyv2:1\.31\.0/);
+    assert.match(before, /istiod\.istio-system\.svc:15012/);
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'defaultConfig:\n  discoveryAddress: istiod-canary.istio-system.svc:15012\n' } });
+    await eventually(async () => assert.match(await inject(), /istiod-canary\.istio-system\.svc:15012/));
   });
 });

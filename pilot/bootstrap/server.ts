@@ -20,14 +20,15 @@ import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
 import { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
 import { SecretAccessReviewer } from '../kube/secret-access.js';
 import { nodeAuthorizer } from '../kube/node-authorizer.js';
+import { useSharedSelfSignedRoot } from '../kube/ca-secret.js';
+import { loadCitadelConfig } from '../../citadel/config.js';
+import { pluginBundleState, signingCaFiles } from '../../citadel/keymaterial.js';
 import { SECRET_ACCESS } from '../xds/push-plan.js';
 import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { startWebhookServer } from '../../webhook/server.js';
 import { validateHandler } from '../../webhook/validate.js';
-import { InjectionWebhook } from '../../webhook/inject/webhook.js';
-import { settingsFromFiles, watchSettingsFiles } from '../../webhook/inject/load.js';
+import { startInjection, type InjectionSources } from './injection-settings.js';
 import { listenGrpc, type GrpcListener } from './grpc-listen.js';
 import { formatAddress, type ListenAddress } from './address.js';
 import { DEFAULT_JWKS_REFRESH_MS, JwksResolver } from './jwks-resolver.js';
@@ -82,14 +83,9 @@ function listenHttp(start: (onListening: (addr: string) => void) => HttpServer):
 }
 
 /** `/inject` (when injection config is present) and `/validate`, with a certificate from the CA or files. */
-async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined, log: Logger): Promise<{ addr: string; close(): Promise<void> }> {
-  const dir = opts.injectConfigDir;
-  const files = dir && existsSync(join(dir, 'config')) && existsSync(join(dir, 'values'))
-    ? { injectConfigFile: join(dir, 'config'), valuesFile: join(dir, 'values'), meshConfigFile: opts.meshConfigFile && existsSync(opts.meshConfigFile) ? opts.meshConfigFile : undefined }
-    : undefined;
-  const injector = files ? new InjectionWebhook(settingsFromFiles(files)) : undefined;
-  const stopWatching = files && injector ? watchSettingsFiles(files, (s) => injector.update(s)) : undefined;
-  if (!injector) log.warn({ dir }, 'no injection config (config and values) found: /inject is not served');
+async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined, kube: InjectionSources['kube'], log: Logger): Promise<{ addr: string; close(): Promise<void> }> {
+  const injection = startInjection({ injectConfigDir: opts.injectConfigDir, meshConfigFile: opts.meshConfigFile, kube }, log);
+  const injector = injection.injector;
   const serving = citadel?.servingCertificate();
   const server = await startWebhookServer({
     httpsAddr: formatAddress(opts.httpsAddr!),
@@ -108,7 +104,7 @@ async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined,
     addr,
     async close() {
       unsubscribe?.();
-      if (typeof stopWatching === 'function') stopWatching();
+      injection.stop();
       await server.close();
     },
   };
@@ -245,6 +241,11 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     // In Kubernetes mode, workloads prove who they are with service-account tokens (TokenReview),
     // named in the mesh config's trust domain (as the SANs proxies check), and a node agent may
     // ask for certificates of workloads on its own node only.
+    // In a cluster, the self-signed root lives in istio-ca-secret, shared by every replica.
+    if (opts.kube) {
+      const caConfig = loadCitadelConfig(env);
+      if ((await pluginBundleState(signingCaFiles(caConfig.rootCaDir))) !== 'complete') await useSharedSelfSignedRoot(opts.kube, systemNamespace, caConfig, log.child({ component: 'citadel' }));
+    }
     const pushed = discovery;
     const authenticators = opts.kube ? [new KubeJwtAuthenticator(tokenReviewer(opts.kube), tokenAudiences(env), () => pushed.pushContext.mesh.trustDomain, env.CLUSTER_ID || 'Kubernetes')] : [];
     citadel = await createCitadel({
@@ -268,7 +269,8 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     log.info({ addr: secureAddr, ca: citadel.mode, rootCert: citadel.rootCertFile }, 'xDS and CA (TLS gRPC) listening');
   }
 
-  const webhook = opts.httpsAddr ? await startWebhooks(opts, citadel, log) : undefined;
+  const injectionKube = opts.kube ? { store: source.store, namespace: systemNamespace, revision: env.REVISION || 'default' } : undefined;
+  const webhook = opts.httpsAddr ? await startWebhooks(opts, citadel, injectionKube, log) : undefined;
   const controllers = opts.kube && citadel ? startKubeControllers(opts.kube, source.store, citadel, env, systemNamespace, log) : undefined;
 
   const deps = { store: source.store, discovery, metrics, ready: () => true };

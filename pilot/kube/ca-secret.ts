@@ -1,0 +1,76 @@
+// The self-signed mesh root, shared through the API server as istiod shares it: the Secret
+// `istio-ca-secret` in the control plane's namespace. Without it every replica (and every restart
+// of a pod, whose disk is gone) would make a root of its own, and workloads certified by one
+// replica would not be trusted through another.
+//
+// The first replica to start creates the root and the Secret; one that loses that race (409)
+// takes the winner's. The root then goes into the CA's state directory, where the CA loads it.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { loadOrCreateSelfSigned, SELF_SIGNED_FILES, writeFileAtomic } from '../../citadel/keymaterial.js';
+import type { CitadelConfig } from '../../citadel/config.js';
+import { KubeApiError, type KubeClient } from './client.js';
+
+export const CA_SECRET = 'istio-ca-secret';
+
+interface CaSecret {
+  data?: Record<string, string>;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
+
+async function writeRoot(stateDir: string, certPem: string, keyPem: string): Promise<void> {
+  await writeFileAtomic(join(stateDir, SELF_SIGNED_FILES.key), keyPem, 0o600);
+  await writeFileAtomic(join(stateDir, SELF_SIGNED_FILES.cert), certPem);
+}
+
+/** Makes the CA's state directory hold the mesh's shared self-signed root before the CA starts. */
+export async function useSharedSelfSignedRoot(client: KubeClient, namespace: string, config: CitadelConfig, log?: Logger): Promise<'loaded' | 'created'> {
+  const path = `/api/v1/namespaces/${namespace}/secrets`;
+  const fetchShared = async (): Promise<{ certPem: string; keyPem: string } | undefined> => {
+    try {
+      const secret = await client.json<CaSecret>(`${path}/${CA_SECRET}`);
+      const certPem = unb64(secret.data?.['ca-cert.pem']);
+      const keyPem = unb64(secret.data?.['ca-key.pem']);
+      if (!certPem || !keyPem) throw new Error(`${namespace}/${CA_SECRET} has no ca-cert.pem and ca-key.pem`);
+      return { certPem, keyPem };
+    } catch (err) {
+      if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  };
+
+  const shared = await fetchShared();
+  if (shared) {
+    await writeRoot(config.stateDir, shared.certPem, shared.keyPem);
+    log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Loaded the self-signed root CA from its Secret');
+    return 'loaded';
+  }
+  // None yet: this replica's root (made now, or left in its directory) becomes the mesh's.
+  await loadOrCreateSelfSigned({ stateDir: config.stateDir, org: config.trustDomain, ttlMs: config.selfSignedCaCertTtlMs, rsaKeySize: config.selfSignedCaRsaKeySize });
+  const certPem = await readFile(join(config.stateDir, SELF_SIGNED_FILES.cert), 'utf8');
+  const keyPem = await readFile(join(config.stateDir, SELF_SIGNED_FILES.key), 'utf8');
+  try {
+    await client.json(path, {
+      method: 'POST',
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: CA_SECRET, namespace },
+        type: 'istio.io/ca-root',
+        data: { 'ca-cert.pem': b64(certPem), 'ca-key.pem': b64(keyPem), 'cert-chain.pem': '', 'root-cert.pem': b64(certPem) },
+      },
+    });
+    log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Stored the self-signed root CA in its Secret');
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
+    const winner = await fetchShared();
+    if (!winner) throw new Error(`${namespace}/${CA_SECRET} was created by another replica but cannot be read`);
+    await writeRoot(config.stateDir, winner.certPem, winner.keyPem);
+    log?.info({ secret: `${namespace}/${CA_SECRET}` }, "Another replica stored the root CA first: using that one");
+    return 'loaded';
+  }
+}
