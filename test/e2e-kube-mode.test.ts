@@ -307,4 +307,16 @@ describe('isthmusd in Kubernetes mode (against an in-test API double speaking li
     api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'defaultConfig:\n  discoveryAddress: istiod-canary.istio-system.svc:15012\n' } });
     await eventually(async () => assert.match(await inject(), /istiod-canary\.istio-system\.svc:15012/));
   });
+
+  it("serves only the namespaces the mesh's discoverySelectors pick, and follows namespace labels", async () => {
+    const registry = async () => JSON.stringify(await (await fetch(`http://${isthmusd.http}/debug/registryz`)).json());
+    assert.match(await registry(), /echo\.default\.svc\.cluster\.local/);
+    api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'discoverySelectors:\n- matchLabels: {istio-discovery: enabled}\n' } });
+    await eventually(async () => assert.doesNotMatch(await registry(), /echo\.default\.svc\.cluster\.local/));
+    api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default', labels: { 'istio-discovery': 'enabled' } } });
+    await eventually(async () => assert.match(await registry(), /echo\.default\.svc\.cluster\.local/));
+    const client = xdsClient(TARGET, xdsBootstrap(isthmusd.grpc));
+    clients.push(client);
+    assert.deepEqual(await distribution(client, 4), { v2: 4 });
+  });
 });

@@ -153,6 +153,15 @@ describe('SDS for credentialName Secrets in Kubernetes mode (against an in-test 
     }, 30000, 0);
   });
 
+  it('shows certificates in /debug/config_dump, never private keys', async () => {
+    const dump = await (await fetch(`http://${isthmusd.http}/debug/config_dump?proxyID=istio-ingressgateway-0.istio-system`)).text();
+    assert.match(dump, /tlsCertificate/);
+    const secrets = (JSON.parse(dump) as { sds: { name: string; tlsCertificate?: { certificateChain: { inlineBytes: string }; privateKey: { inlineBytes: string } } }[] }).sds;
+    const cert = secrets.find((x) => x.name === 'kubernetes://gw-cert')!;
+    assert.match(Buffer.from(cert.tlsCertificate!.certificateChain.inlineBytes, 'base64').toString(), /BEGIN CERTIFICATE/);
+    assert.equal(Buffer.from(cert.tlsCertificate!.privateKey.inlineBytes, 'base64').toString(), '[redacted]');
+  });
+
   it('never serves a sidecar what RBAC denies it, nor another namespace; CAs need no RBAC', async () => {
     const c = connect('echo-token', sidecarNode({ namespace: 'default', metadata: { SERVICE_ACCOUNT: 'echo' } }));
     const names = ['kubernetes://app-cert', 'kubernetes://app-cert-cacert', 'kubernetes://istio-system/gw-cert'];

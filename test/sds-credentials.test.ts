@@ -4,6 +4,10 @@ import { MemoryConfigStore } from '../pilot/config/store.js';
 import { parseYaml } from '../pilot/config/parse.js';
 import { parseCredentialName, type CredentialRef } from '../pilot/networking/sds/resource-names.js';
 import { certificateFor, rootFor } from '../pilot/networking/sds/credentials.js';
+import { secretsGenerator } from '../pilot/networking/sds/secrets.js';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { TYPE } from '../pilot/networking/envoy.js';
+import { pushFromYaml } from './support/push.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -81,5 +85,43 @@ data: {ca.crt: ROOTS}
     assert.equal(a.crl, undefined, 'crl goes with cacert, ca.crl with ca.crt');
     assert.throws(() => rootFor(s, ref(parseCredentialName('kubernetes://b-cacert', 'ns'))), /didn't have expected keys cacert or ca.crt/);
     assert.equal(rootFor(s, ref(parseCredentialName('configmap://ns/roots', 'x'))).ca.toString(), 'ROOTS');
+  });
+});
+
+describe('SDS authorization of kubernetes-gateway:// names', () => {
+  const gateway = (namespace: string, credentialName: string) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ${namespace}}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: "${credentialName}"}`;
+  const secret = (namespace: string, name: string) => `apiVersion: v1
+kind: Secret
+metadata: {name: ${name}, namespace: ${namespace}}
+data: {tls.crt: ${b64('CERT')}, tls.key: ${b64('KEY')}}`;
+  const router = (namespace: string) => {
+    const proxy = proxyFromNode({ id: `router~10.0.0.50~gw-1.${namespace}~${namespace}.svc.cluster.local`, metadata: { NAMESPACE: namespace, LABELS: { istio: 'ingressgateway' } } });
+    proxy.verifiedIdentity = { namespace, serviceAccount: 'gw' };
+    return proxy;
+  };
+  const served = (yaml: string, namespace: string, names: string[]) =>
+    secretsGenerator(pushFromYaml(yaml), router(namespace), { typeUrl: TYPE.secret, names, wildcard: false }).map((r) => r.name);
+
+  it("serves a router the Secrets of its own Gateway's namespace that its Gateways name", () => {
+    const yaml = [gateway('edge', 'kubernetes-gateway://edge/site'), secret('edge', 'site'), secret('edge', 'unnamed')].join('\n---\n');
+    assert.deepEqual(served(yaml, 'edge', ['kubernetes-gateway://edge/site', 'kubernetes-gateway://edge/unnamed']), ['kubernetes-gateway://edge/site']);
+  });
+
+  it('refuses a Gateway naming a Secret of another namespace without a ReferenceGrant', () => {
+    const yaml = [gateway('attacker', 'kubernetes-gateway://payments/victim'), secret('payments', 'victim')].join('\n---\n');
+    assert.deepEqual(served(yaml, 'attacker', ['kubernetes-gateway://payments/victim']), []);
+  });
+
+  it("refuses a router whose verified namespace is not its Gateway's", () => {
+    const yaml = [gateway('edge', 'kubernetes-gateway://edge/site'), secret('edge', 'site')].join('\n---\n');
+    assert.deepEqual(served(yaml, 'elsewhere', ['kubernetes-gateway://edge/site']), []);
   });
 });

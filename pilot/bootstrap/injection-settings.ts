@@ -31,15 +31,21 @@ export function startInjection(src: InjectionSources, log: Pick<Logger, 'warn' |
   const meshMap = () => (meshFile ? undefined : configMap(`istio${suffix}`));
   const injectorMap = () => (files ? undefined : configMap(`istio-sidecar-injector${suffix}`));
 
+  const opts = { revision: kube?.revision ?? 'default' };
   const settings = () => {
     if (files) {
-      const s = settingsFromFiles(files);
-      const mesh = meshMap();
-      const meshYaml = mesh?.data?.mesh;
-      return meshYaml === undefined ? s : { ...s, meshConfig: applyMeshConfig(meshYaml, defaultMeshConfig()) };
+      const s = settingsFromFiles(files, opts);
+      const meshYaml = meshMap()?.data?.mesh;
+      if (meshYaml === undefined) return s;
+      try {
+        return { ...s, meshConfig: applyMeshConfig(meshYaml, defaultMeshConfig()) };
+      } catch (e) {
+        log.warn({}, `mesh config rejected for injection, using Istio's defaults: ${(e as Error).message}`);
+        return s;
+      }
     }
     const injector = injectorMap();
-    return injector ? settingsFromConfigMaps(injector, meshMap()) : undefined;
+    return injector ? settingsFromConfigMaps(injector, meshMap(), opts) : undefined;
   };
 
   let first;

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DirectoryConfigSource } from '../config/directory.js';
 import { KubeConfigSource } from '../config/kube-source.js';
-import type { MemoryConfigStore } from '../config/store.js';
+import type { ConfigStore, MemoryConfigStore } from '../config/store.js';
+import { DiscoveryFilteredStore } from '../config/discovery-filter.js';
 import type { KubeClient } from '../kube/client.js';
 import type { MeshConfig } from '../model/mesh.js';
 import { loadMeshConfig, watchMeshConfigMap } from './mesh.js';
@@ -132,7 +133,7 @@ function refreshInterval(value: string | undefined, log: Logger): number {
  * every namespace, on the replica elected under istiod's lock name (ENABLE_LEADER_ELECTION=false
  * makes every replica do it, as on istiod), and the webhooks' caBundle, on every replica.
  */
-function startKubeControllers(kube: KubeClient, store: MemoryConfigStore, citadel: Citadel, env: NodeJS.ProcessEnv, namespace: string, log: Logger): { stop(): Promise<void> } {
+function startKubeControllers(kube: KubeClient, store: ConfigStore, citadel: Citadel, env: NodeJS.ProcessEnv, namespace: string, log: Logger): { stop(): Promise<void> } {
   const rootCerts = new RootCertConfigMaps(kube, store, {
     name: env.PILOT_CA_CERT_CONFIGMAP || 'istio-ca-root-cert',
     rootCertPem: () => citadel.rootCertPem(),
@@ -193,8 +194,17 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   const systemNamespace = env.POD_NAMESPACE || 'istio-system';
   const revision = env.REVISION && env.REVISION !== 'default' ? env.REVISION : '';
   const meshConfigMap = opts.kube && !opts.mesh && !(opts.meshConfigFile && existsSync(opts.meshConfigFile))
-    ? watchMeshConfigMap(source.store, { namespace: systemNamespace, name: revision ? `istio-${revision}` : 'istio' }, (mesh) => discovery?.setMesh(mesh), log)
+    ? watchMeshConfigMap(source.store, { namespace: systemNamespace, name: revision ? `istio-${revision}` : 'istio' }, (mesh) => {
+        filtered?.setSelectors(mesh.discoverySelectors);
+        discovery?.setMesh(mesh);
+      }, log)
     : undefined;
+  const mesh = opts.mesh ?? meshConfigMap?.initial ?? loadMeshConfig(opts.meshConfigFile, log);
+  // In a cluster, what is served is the namespaces the mesh's discoverySelectors pick; the
+  // mesh and injection ConfigMaps, and pods for node authorization, are read from all.
+  const filtered = opts.kube ? new DiscoveryFilteredStore(source.store) : undefined;
+  filtered?.setSelectors(mesh.discoverySelectors);
+  const served: ConfigStore = filtered ?? source.store;
 
   // In a cluster, SDS serves a workload its namespace's Secrets only if RBAC lets it list them.
   const secretAccess = opts.kube ? new SecretAccessReviewer(opts.kube, () => discovery?.requestPush(SECRET_ACCESS), log.child({ component: 'sds' })) : undefined;
@@ -210,10 +220,10 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
     insecureSkipVerify: envBool(env.JWKS_RESOLVER_INSECURE_SKIP_VERIFY, false, (v) => log.warn({ value: v }, 'invalid boolean in JWKS_RESOLVER_INSECURE_SKIP_VERIFY, using the default (false)')),
   });
   discovery = new DiscoveryService(
-    source.store,
+    served,
     {
       domainSuffix: opts.domainSuffix,
-      mesh: opts.mesh ?? meshConfigMap?.initial ?? loadMeshConfig(opts.meshConfigFile, log),
+      mesh,
       debounce: {
         afterMs: envDurationMs(env.PILOT_DEBOUNCE_AFTER, 100),
         maxMs: envDurationMs(env.PILOT_DEBOUNCE_MAX, 10_000),
@@ -271,9 +281,9 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
 
   const injectionKube = opts.kube ? { store: source.store, namespace: systemNamespace, revision: env.REVISION || 'default' } : undefined;
   const webhook = opts.httpsAddr ? await startWebhooks(opts, citadel, injectionKube, log) : undefined;
-  const controllers = opts.kube && citadel ? startKubeControllers(opts.kube, source.store, citadel, env, systemNamespace, log) : undefined;
+  const controllers = opts.kube && citadel ? startKubeControllers(opts.kube, served, citadel, env, systemNamespace, log) : undefined;
 
-  const deps = { store: source.store, discovery, metrics, ready: () => true };
+  const deps = { store: served, discovery, metrics, ready: () => true };
   const http = await listenHttp((cb) => startHttpServer(deps, opts.httpAddr.host, opts.httpAddr.port, cb));
   log.info({ addr: http.addr }, 'HTTP debug listening');
   const monitoring = await listenHttp((cb) => startHttpServer(deps, opts.monitoringAddr.host, opts.monitoringAddr.port, cb));

@@ -1,7 +1,9 @@
 // HTTP endpoints for operators: readiness, Prometheus metrics and istiod's /debug views.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { toJson } from '@bufbuild/protobuf';
-import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { create, fromBinary, toJson } from '@bufbuild/protobuf';
+import { AnySchema, type Any } from '@bufbuild/protobuf/wkt';
+import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { DataSourceSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { Registry as PromRegistry } from 'prom-client';
 import type { ConfigStore } from '../config/store.js';
 import { apiVersionOf, type Resource } from '../config/resource.js';
@@ -10,6 +12,7 @@ import { formatConfigError } from '../config/parse.js';
 import type { DiscoveryService } from '../xds/discovery.js';
 import { metricType } from '../xds/metrics.js';
 import { envoyRegistry } from '../networking/registry.js';
+import { pack, TYPE } from '../networking/envoy.js';
 import { traceHandler } from './trace.js';
 import { previewHandler } from './preview.js';
 
@@ -45,6 +48,15 @@ function derivedConfigz(push: PushContext): {
       spec: r.spec,
       derivedFrom: (r as Resource & { derivedFrom: unknown }).derivedFrom,
     }));
+}
+
+function redactedSecret(resource: Any): Any {
+  const secret = fromBinary(SecretSchema, resource.value);
+  if (secret.type.case !== 'tlsCertificate') return resource;
+  const redacted = create(DataSourceSchema, { specifier: { case: 'inlineBytes', value: new TextEncoder().encode('[redacted]') } });
+  secret.type.value.privateKey = redacted;
+  secret.type.value.privateKeyProvider = undefined;
+  return pack(SecretSchema, secret);
 }
 
 export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
@@ -109,7 +121,9 @@ export function debugHandlers(deps: DebugDeps): Record<string, Handler> {
         [...conn.watches.values()].map((w) => {
           const gen = discovery.generatorsFor(conn.session).byType[w.typeUrl];
           const resources = gen ? gen(push, conn.session, { typeUrl: w.typeUrl, names: [...w.names], wildcard: w.wildcard }) : [];
-          return [metricType(w.typeUrl), resources.map((r) => toJson(AnySchema, r.resource, { registry }))];
+          // As istiod's dump: certificates are shown, private keys never (these ports are unauthenticated).
+          const shown = w.typeUrl === TYPE.secret ? resources.map((r) => ({ ...r, resource: redactedSecret(r.resource) })) : resources;
+          return [metricType(w.typeUrl), shown.map((r) => toJson(AnySchema, r.resource, { registry }))];
         }),
       );
     },

@@ -11,6 +11,8 @@ import type { KubeClient } from './client.js';
 
 const ALLOWED_TTL_MS = 5 * 60_000;
 const DENIED_TTL_MS = 60_000;
+/** How long an expired yes is still believed while it is asked again. */
+const REFRESH_GRACE_MS = 10_000;
 
 interface Answer {
   allowed: boolean;
@@ -31,8 +33,10 @@ export class SecretAccessReviewer {
   allowed = (namespace: string, serviceAccount: string): boolean => {
     const key = `${namespace}/${serviceAccount}`;
     const known = this.answers.get(key);
-    if (!known || known.until <= this.now()) void this.ask(key, namespace, serviceAccount, known?.allowed);
-    return known?.allowed ?? false;
+    const now = this.now();
+    if (!known || known.until <= now) void this.ask(key, namespace, serviceAccount, known?.allowed);
+    // An expired yes holds only while its refresh is under way: RBAC revoked must take effect.
+    return known !== undefined && known.allowed && known.until + REFRESH_GRACE_MS > now;
   };
 
   private async ask(key: string, namespace: string, serviceAccount: string, before: boolean | undefined): Promise<void> {
@@ -59,7 +63,10 @@ export class SecretAccessReviewer {
     } finally {
       this.asking.delete(key);
     }
-    this.answers.set(key, { allowed, until: this.now() + (allowed ? ALLOWED_TTL_MS : DENIED_TTL_MS) });
+    const now = this.now();
+    // Answers of service accounts nobody asked about lately go (no growth with churn).
+    for (const [k, a] of this.answers) if (a.until + ALLOWED_TTL_MS < now) this.answers.delete(k);
+    this.answers.set(key, { allowed, until: now + (allowed ? ALLOWED_TTL_MS : DENIED_TTL_MS) });
     if (allowed !== (before ?? false)) this.onChange();
   }
 }

@@ -2,6 +2,7 @@
 // fields of it translation uses. Enums come as names or numbers, durations as "10s".
 import { HTTPRetry, LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
 import { formatPath, parseWith } from '../config/schema/dsl.js';
+import type { LabelSelector } from '../config/schema/gateway-api.js';
 import { defaultMeshConfig, OUTBOUND_TRAFFIC_POLICY_MODES, PATH_NORMALIZATIONS, type MeshConfig, type OutboundTrafficPolicyMode, type PathNormalization } from './mesh.js';
 
 export interface MeshConversion {
@@ -30,6 +31,29 @@ export function durationSeconds(value: unknown): number | undefined {
 
 function stringList(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((v) => typeof v === 'string') ? [...value] : undefined;
+}
+
+const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+/** A list of metav1.LabelSelector, or why it is not one. */
+function labelSelectors(value: unknown): LabelSelector[] | string {
+  if (!Array.isArray(value)) return 'not a list of label selectors';
+  const out: LabelSelector[] = [];
+  for (const [i, sel] of value.entries()) {
+    if (!sel || typeof sel !== 'object' || Array.isArray(sel)) return `[${i}]: not a label selector`;
+    const { matchLabels, matchExpressions } = sel as { matchLabels?: unknown; matchExpressions?: unknown };
+    if (matchLabels !== undefined && (typeof matchLabels !== 'object' || matchLabels === null || Object.values(matchLabels).some((v) => typeof v !== 'string'))) return `[${i}].matchLabels: not a map of strings`;
+    const expressions = (matchExpressions ?? []) as { key?: unknown; operator?: unknown; values?: unknown }[];
+    if (!Array.isArray(expressions)) return `[${i}].matchExpressions: not a list`;
+    for (const [j, e] of expressions.entries()) {
+      if (typeof e?.key !== 'string' || !SELECTOR_OPERATORS.includes(e.operator as string)) return `[${i}].matchExpressions[${j}]: needs a key and an operator (${SELECTOR_OPERATORS.join(', ')})`;
+      const values = stringList(e.values ?? []);
+      if (!values) return `[${i}].matchExpressions[${j}].values: not a list of strings`;
+      if ((e.operator === 'In' || e.operator === 'NotIn') !== values.length > 0) return `[${i}].matchExpressions[${j}]: ${e.operator} ${e.operator === 'In' || e.operator === 'NotIn' ? 'needs' : 'takes no'} values`;
+    }
+    out.push(sel as LabelSelector);
+  }
+  return out;
 }
 
 /** Applies `json` over `base` (Istio's defaults unless given). */
@@ -109,6 +133,12 @@ export function meshConfigFromJson(json: Record<string, unknown>, base: MeshConf
         else if (PATH_NORMALIZATIONS.includes(name as PathNormalization)) mesh.pathNormalization = name as PathNormalization;
         else errors.push(`pathNormalization.normalization: unknown value ${JSON.stringify(normalization)}`);
         for (const k of Object.keys(rest)) ignored.push(`pathNormalization.${k}`);
+        break;
+      }
+      case 'discoverySelectors': {
+        const selectors = labelSelectors(value);
+        if (typeof selectors === 'string') errors.push(`discoverySelectors: ${selectors}`);
+        else mesh.discoverySelectors = selectors;
         break;
       }
       case 'extensionProviders':

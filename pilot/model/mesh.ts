@@ -1,5 +1,6 @@
 // The subset of Istio's MeshConfig that translation reads, with Istio's defaults.
 import type { HTTPRoute, LoadBalancerSettings, LocalityLoadBalancerSetting } from '../config/schema/networking.js';
+import type { LabelSelector } from '../config/schema/gateway-api.js';
 
 /**
  * How a sidecar treats destinations it knows nothing about: ALLOW_ANY passes them through,
@@ -41,6 +42,8 @@ export interface MeshConfig {
   pathNormalization: PathNormalization;
   /** Retries for HTTP routes whose VirtualService sets none (and routes without a VirtualService); absent: Istio's built-in default. */
   defaultHttpRetryPolicy?: HTTPRoute['retries'];
+  /** Namespaces whose objects the control plane reads in a cluster: those matching any selector (none: all). */
+  discoverySelectors: LabelSelector[];
 }
 
 export function defaultMeshConfig(): MeshConfig {
@@ -58,5 +61,6 @@ export function defaultMeshConfig(): MeshConfig {
     inboundTrafficPolicy: 'PASSTHROUGH',
     localityLbSetting: { enabled: true },
     pathNormalization: 'BASE',
+    discoverySelectors: [],
   };
 }
