@@ -21,7 +21,7 @@ import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
 import { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
 import { SecretAccessReviewer } from '../kube/secret-access.js';
 import { nodeAuthorizer } from '../kube/node-authorizer.js';
-import { useSharedSelfSignedRoot } from '../kube/ca-secret.js';
+import { followSharedRoot, useSharedSelfSignedRoot } from '../kube/ca-secret.js';
 import { loadCitadelConfig } from '../../citadel/config.js';
 import { pluginBundleState, signingCaFiles } from '../../citadel/keymaterial.js';
 import { SECRET_ACCESS } from '../xds/push-plan.js';
@@ -86,7 +86,6 @@ function listenHttp(start: (onListening: (addr: string) => void) => HttpServer):
 /** `/inject` (when injection config is present) and `/validate`, with a certificate from the CA or files. */
 async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined, kube: InjectionSources['kube'], log: Logger): Promise<{ addr: string; close(): Promise<void> }> {
   const injection = startInjection({ injectConfigDir: opts.injectConfigDir, meshConfigFile: opts.meshConfigFile, kube }, log);
-  const injector = injection.injector;
   const serving = citadel?.servingCertificate();
   const server = await startWebhookServer({
     httpsAddr: formatAddress(opts.httpsAddr!),
@@ -94,13 +93,12 @@ async function startWebhooks(opts: IsthmusOptions, citadel: Citadel | undefined,
     key: serving?.privateKeyPem,
     tlsCertFile: opts.tlsCertFile,
     tlsKeyFile: opts.tlsKeyFile,
-    injector,
-    handlers: [validateHandler()],
+    handlers: [...(injection.handler ? [injection.handler] : []), validateHandler()],
     log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
   });
   const unsubscribe = citadel?.onServingCertificate((kc) => server.setCertificate(kc.certChainPem, kc.privateKeyPem));
   const addr = formatAddress({ host: opts.httpsAddr!.host, port: server.port });
-  log.info({ addr, inject: !!injector }, 'admission webhooks (HTTPS) listening');
+  log.info({ addr, inject: injection.ready?.() ?? false }, 'admission webhooks (HTTPS) listening');
   return {
     addr,
     async close() {
@@ -244,6 +242,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
 
   // The CA and xDS share the TLS port, as on istiod; its serving certificate comes from the CA.
   let citadel: Citadel | undefined;
+  let stopFollowingRoot: (() => void) | undefined;
   let secure: GrpcServer | undefined;
   let secureAddr: string | undefined;
   let secureListener: GrpcListener | undefined;
@@ -265,6 +264,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
       authenticators,
       ...(opts.kube ? { authorizeImpersonation: nodeAuthorizer(source.store) } : {}),
     });
+    if (opts.kube && citadel.mode === 'self-signed') stopFollowingRoot = followSharedRoot(opts.kube, source.store, systemNamespace, citadel.config, citadel, log.child({ component: 'citadel' }));
     secure = new GrpcServer(GRPC_SERVER_OPTIONS);
     // As istiod with XDS_AUTH (default on): streams on the TLS port authenticate as the CA's callers do.
     const ca = citadel;
@@ -298,6 +298,7 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
       source.close();
       jwks.close();
       await controllers?.stop();
+      stopFollowingRoot?.();
       meshConfigMap?.stop();
       opts.kube?.close();
       discovery.stop();

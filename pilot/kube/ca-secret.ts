@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadOrCreateSelfSigned, SELF_SIGNED_FILES, writeFileAtomic } from '../../citadel/keymaterial.js';
 import type { CitadelConfig } from '../../citadel/config.js';
+import { parseCertificatePem, parsePrivateKeyPem, spkiOf } from '../../citadel/pki.js';
 import { KubeApiError, type KubeClient } from './client.js';
+import type { ConfigStore } from '../config/store.js';
+import type { SecretBody } from '../config/schema/ingress.js';
+import type { Citadel } from '../../citadel/index.js';
 
 export const CA_SECRET = 'istio-ca-secret';
 
@@ -26,6 +30,20 @@ async function writeRoot(stateDir: string, certPem: string, keyPem: string): Pro
   await writeFileAtomic(join(stateDir, SELF_SIGNED_FILES.cert), certPem);
 }
 
+/**
+ * A stored root must be a certificate and the key it certifies: what is written to the state
+ * directory is loaded on every start, so a broken one is named here, with its Secret.
+ */
+async function checkPair(certPem: string, keyPem: string, where: string): Promise<void> {
+  try {
+    const cert = parseCertificatePem(certPem);
+    const key = await parsePrivateKeyPem(keyPem);
+    if (!Buffer.from(cert.cert.publicKey.rawData).equals(spkiOf(key))) throw new Error('ca-key.pem is not the key of ca-cert.pem');
+  } catch (e) {
+    throw new Error(`${where} holds no usable root CA (${(e as Error).message}): repair the Secret, or delete it to have a new root made`);
+  }
+}
+
 /** Makes the CA's state directory hold the mesh's shared self-signed root before the CA starts. */
 export async function useSharedSelfSignedRoot(client: KubeClient, namespace: string, config: CitadelConfig, log?: Logger): Promise<'loaded' | 'created'> {
   const path = `/api/v1/namespaces/${namespace}/secrets`;
@@ -35,6 +53,7 @@ export async function useSharedSelfSignedRoot(client: KubeClient, namespace: str
       const certPem = unb64(secret.data?.['ca-cert.pem']);
       const keyPem = unb64(secret.data?.['ca-key.pem']);
       if (!certPem || !keyPem) throw new Error(`${namespace}/${CA_SECRET} has no ca-cert.pem and ca-key.pem`);
+      await checkPair(certPem, keyPem, `${namespace}/${CA_SECRET}`);
       return { certPem, keyPem };
     } catch (err) {
       if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
@@ -73,4 +92,58 @@ export async function useSharedSelfSignedRoot(client: KubeClient, namespace: str
     log?.info({ secret: `${namespace}/${CA_SECRET}` }, "Another replica stored the root CA first: using that one");
     return 'loaded';
   }
+}
+
+/**
+ * Keeps this replica and `istio-ca-secret` on one root after start: a root this replica rotated
+ * is written back to the Secret, and a root another replica wrote there is taken up (its files
+ * replace the state directory's and the CA reloads them, as a rotation it made itself).
+ */
+export function followSharedRoot(
+  client: KubeClient,
+  store: ConfigStore,
+  namespace: string,
+  config: CitadelConfig,
+  citadel: Pick<Citadel, 'onRootCert' | 'checkRootRotation'>,
+  log?: Logger,
+): () => void {
+  const certFile = join(config.stateDir, SELF_SIGNED_FILES.cert);
+  const keyFile = join(config.stateDir, SELF_SIGNED_FILES.key);
+  const path = `/api/v1/namespaces/${namespace}/secrets/${CA_SECRET}`;
+  let queue: Promise<void> = Promise.resolve();
+  const serial = (work: () => Promise<void>) => {
+    queue = queue.then(work).catch((err) => log?.warn({ err: (err as Error).message, secret: `${namespace}/${CA_SECRET}` }, 'could not sync the root CA with its Secret'));
+  };
+
+  const writeBack = () =>
+    serial(async () => {
+      const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+      const secret = await client.json<CaSecret & { metadata?: Record<string, unknown> }>(path);
+      if (unb64(secret.data?.['ca-cert.pem']) === certPem) return;
+      const data = { ...secret.data, 'ca-cert.pem': b64(certPem), 'ca-key.pem': b64(keyPem), 'root-cert.pem': b64(certPem) };
+      // The resourceVersion makes a concurrent rotation by another replica fail (409) rather than be overwritten.
+      await client.json(path, { method: 'PUT', body: { ...secret, data } });
+      log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Stored the rotated root CA in its Secret');
+    });
+
+  const takeUp = () =>
+    serial(async () => {
+      const secret = store.get<SecretBody>('Secret', namespace, CA_SECRET);
+      const certPem = unb64(secret?.spec.data?.['ca-cert.pem']);
+      const keyPem = unb64(secret?.spec.data?.['ca-key.pem']);
+      if (!certPem || !keyPem || certPem === (await readFile(certFile, 'utf8').catch(() => ''))) return;
+      await checkPair(certPem, keyPem, `${namespace}/${CA_SECRET}`);
+      await writeRoot(config.stateDir, certPem, keyPem);
+      if (await citadel.checkRootRotation()) log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Took up the root CA another replica stored');
+    });
+
+  const unsubscribeRoot = citadel.onRootCert(() => writeBack());
+  const key = `Secret/${namespace}/${CA_SECRET}`;
+  const unsubscribeStore = store.onChange((e) => {
+    if (e.changed.has(key)) takeUp();
+  });
+  return () => {
+    unsubscribeRoot();
+    unsubscribeStore();
+  };
 }
