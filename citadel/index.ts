@@ -145,7 +145,11 @@ export async function createCitadel(opts: CitadelOptions = {}): Promise<Citadel>
     if (rootChanged) for (const l of rootListeners) l(next.rootCertPem);
   };
 
-  const checkRootRotation = async (): Promise<boolean> => {
+  // One check at a time: the interval's and one asked for (a root another replica stored)
+  // must not interleave their reads and writes of the state directory.
+  let rotating: Promise<boolean> = Promise.resolve(false);
+  const checkRootRotation = (): Promise<boolean> => (rotating = rotating.then(checkRootRotationNow, checkRootRotationNow));
+  const checkRootRotationNow = async (): Promise<boolean> => {
     if (plugged || closed) return false;
     const next = await rotateSelfSignedIfDue(ca.bundle, {
       stateDir: config.stateDir, org: config.trustDomain, ttlMs: config.selfSignedCaCertTtlMs, rsaKeySize: config.selfSignedCaRsaKeySize,

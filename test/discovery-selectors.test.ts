@@ -47,6 +47,19 @@ describe('discoverySelectors', () => {
     assert.deepEqual(events, [], 'no namespace changed membership');
   });
 
+  it('announces what leaves with a deleted namespace, and objects of namespaces without a Namespace object', () => {
+    const { inner, view, events } = setup();
+    inner.apply(...parseYaml(svc('stray', 'ghost')).resources);
+    events.length = 0;
+    view.setSelectors([{ matchLabels: { mesh: 'on' } }]);
+    const left = (events as ConfigEvent[]).flatMap((e) => [...e.changed]);
+    assert.ok(left.includes('Service/ghost/stray') && left.includes('Service/lab/probe'), JSON.stringify(left));
+    events.length = 0;
+    inner.delete('Namespace', '', 'shop');
+    assert.ok((events as ConfigEvent[]).flatMap((e) => [...e.changed]).includes('Service/shop/cart'));
+    assert.deepEqual(view.list('Service'), []);
+  });
+
   it('reads discoverySelectors from the mesh config, refusing malformed ones', () => {
     assert.deepEqual(meshConfigFromJson({ discoverySelectors: [{ matchLabels: { env: 'prod' } }] }).mesh.discoverySelectors, [{ matchLabels: { env: 'prod' } }]);
     assert.match(meshConfigFromJson({ discoverySelectors: [{ matchExpressions: [{ key: 'env', operator: 'Maybe' }] }] }).errors.join(), /needs a key and an operator/);

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { planPush } from '../pilot/xds/push-plan.js';
 import { pushFromYaml } from './support/push.js';
+import { proxyFromNode } from '../pilot/model/proxy.js';
+import { TYPE } from '../pilot/networking/envoy.js';
 
 const service = `apiVersion: v1
 kind: Service
@@ -48,5 +50,28 @@ status: {podIP: 10.1.1.1}`;
     const before = pushFromYaml([service, pod('1')].join('\n---\n'));
     const after = pushFromYaml([service, pod('2')].join('\n---\n'), {}, before);
     assert.equal(planPush(before, after, event('Pod', 'Pod/b/p')).scope, 'none');
+  });
+});
+
+describe('SDS pushes after a Secret change', () => {
+  const secret = (v: string) => `apiVersion: v1\nkind: Secret\nmetadata: {name: gw-cert, namespace: edge}\ndata: {k: ${Buffer.from(v).toString('base64')}}`;
+  const router = (namespace: string) => {
+    const proxy = proxyFromNode({ id: `router~10.0.0.1~gw-1.${namespace}~${namespace}.svc.cluster.local`, metadata: { NAMESPACE: namespace } });
+    proxy.verifiedIdentity = { namespace, serviceAccount: 'gw' };
+    return proxy;
+  };
+  const watching = (...names: string[]) => (typeUrl: string) => (typeUrl === TYPE.secret ? new Set(names) : undefined);
+
+  it('go only to proxies watching a name of that Secret (either form, and its -cacert twin)', () => {
+    const before = pushFromYaml(secret('1'));
+    const after = pushFromYaml(secret('2'), {}, before);
+    const plan = planPush(before, after, event('Secret', 'Secret/edge/gw-cert'));
+    assert.equal(plan.scope, 'secrets');
+    assert.deepEqual([...plan.select!(router('edge'), watching('kubernetes://gw-cert'))!], [TYPE.secret]);
+    assert.deepEqual([...plan.select!(router('other'), watching('kubernetes://edge/gw-cert-cacert'))!], [TYPE.secret]);
+    assert.deepEqual([...plan.select!(router('other'), watching('kubernetes-gateway://edge/gw-cert'))!], [TYPE.secret]);
+    assert.deepEqual([...plan.select!(router('other'), watching('kubernetes://gw-cert'))!], [], 'kubernetes://NAME is in the proxy namespace');
+    assert.deepEqual([...plan.select!(router('edge'), watching('kubernetes://other-cert'))!], []);
+    assert.deepEqual([...plan.select!(router('edge'), () => undefined)!], []);
   });
 });

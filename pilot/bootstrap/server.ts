@@ -16,9 +16,7 @@ import { startHttpServer } from '../debug/http.js';
 import { createCitadel, type Citadel } from '../../citadel/index.js';
 import { KubeJwtAuthenticator, tokenAudiences } from '../../citadel/kube-jwt.js';
 import { tokenReviewer } from '../kube/token-review.js';
-import { LeaderElection, replicaIdentity } from '../kube/leader-election.js';
-import { RootCertConfigMaps } from '../kube/root-cert-configmaps.js';
-import { WebhookCaBundlePatcher } from '../kube/webhook-ca-bundle.js';
+import { startKubeControllers } from './kube-controllers.js';
 import { SecretAccessReviewer } from '../kube/secret-access.js';
 import { nodeAuthorizer } from '../kube/node-authorizer.js';
 import { followSharedRoot, useSharedSelfSignedRoot } from '../kube/ca-secret.js';
@@ -124,55 +122,6 @@ function refreshInterval(value: string | undefined, log: Logger): number {
     return DEFAULT_JWKS_REFRESH_MS;
   }
   return seconds * 1000;
-}
-
-/**
- * The Kubernetes-side controllers of istiod that isthmusd runs: the root certificate ConfigMap in
- * every namespace, on the replica elected under istiod's lock name (ENABLE_LEADER_ELECTION=false
- * makes every replica do it, as on istiod), and the webhooks' caBundle, on every replica.
- */
-function startKubeControllers(kube: KubeClient, store: ConfigStore, citadel: Citadel, env: NodeJS.ProcessEnv, namespace: string, log: Logger): { stop(): Promise<void> } {
-  const rootCerts = new RootCertConfigMaps(kube, store, {
-    name: env.PILOT_CA_CERT_CONFIGMAP || 'istio-ca-root-cert',
-    rootCertPem: () => citadel.rootCertPem(),
-    log: log.child({ component: 'namespace-controller' }),
-  });
-  const webhooks = new WebhookCaBundlePatcher(kube, {
-    revision: env.REVISION || 'default',
-    namespace,
-    rootCertPem: () => citadel.rootCertPem(),
-    // Istio's switches: an empty name turns a patcher off (the names themselves select nothing).
-    mutating: (env.INJECTION_WEBHOOK_CONFIG_NAME ?? 'istio-sidecar-injector') !== '',
-    validating: (env.VALIDATION_WEBHOOK_CONFIG_NAME ?? 'istio-istio-system') !== '',
-    log: log.child({ component: 'webhook-patcher' }),
-  });
-  webhooks.start();
-  const unsubscribe = citadel.onRootCert(() => {
-    rootCerts.syncAll();
-    webhooks.resyncAll();
-  });
-  const elect = envBool(env.ENABLE_LEADER_ELECTION, true, (v) => log.warn({ value: v }, 'invalid boolean in ENABLE_LEADER_ELECTION, using the default (true)'));
-  const election = elect
-    ? new LeaderElection(kube, {
-        name: 'istio-namespace-controller-election',
-        namespace,
-        identity: replicaIdentity(env),
-        key: env.REVISION || 'default',
-        onStartedLeading: () => rootCerts.startLeading(),
-        onStoppedLeading: () => rootCerts.stopLeading(),
-        log: log.child({ component: 'leader-election' }),
-      })
-    : undefined;
-  if (election) election.start();
-  else rootCerts.startLeading();
-  return {
-    async stop() {
-      unsubscribe();
-      webhooks.stop();
-      rootCerts.stopLeading();
-      await election?.stop();
-    },
-  };
 }
 
 export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {

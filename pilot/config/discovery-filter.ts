@@ -78,12 +78,15 @@ export class DiscoveryFilteredStore implements ConfigStore {
 
   private reselect(): void {
     const before = this.selected;
-    const names = this.inner.list('Namespace').map((ns) => ns.meta.name);
+    // Namespaces that may change membership: every one known, those selected until now (one just
+    // deleted included), and, when everything was selected, those of objects without a Namespace.
+    const names = new Set([...this.inner.list('Namespace').map((ns) => ns.meta.name), ...(before ?? [])]);
+    if (!before) for (const { kind } of KINDS) for (const r of this.inner.list(kind)) if (r.meta.namespace) names.add(r.meta.namespace);
     const after = this.selectors.length
       ? new Set(this.inner.list('Namespace').filter((ns) => this.selectors.some((sel) => selectorMatches(sel, ns.meta.labels))).map((ns) => ns.meta.name))
       : undefined;
     const member = (set: Set<string> | undefined, ns: string) => !set || set.has(ns);
-    const moved = new Set(names.filter((ns) => member(before, ns) !== member(after, ns)));
+    const moved = new Set([...names].filter((ns) => member(before, ns) !== member(after, ns)));
     this.selected = after;
     if (moved.size === 0) return;
     this.version++;

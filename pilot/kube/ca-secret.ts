@@ -13,7 +13,6 @@ import type { CitadelConfig } from '../../citadel/config.js';
 import { parseCertificatePem, parsePrivateKeyPem, spkiOf } from '../../citadel/pki.js';
 import { KubeApiError, type KubeClient } from './client.js';
 import type { ConfigStore } from '../config/store.js';
-import type { SecretBody } from '../config/schema/ingress.js';
 import type { Citadel } from '../../citadel/index.js';
 
 export const CA_SECRET = 'istio-ca-secret';
@@ -94,6 +93,14 @@ export async function useSharedSelfSignedRoot(client: KubeClient, namespace: str
   }
 }
 
+/** Whether root `a` wins over `b`: the later one (notBefore), then any fixed order (fingerprint). */
+function newerRoot(a: string, b: string): boolean {
+  if (!b) return true;
+  const [ca, cb] = [parseCertificatePem(a), parseCertificatePem(b)];
+  const [ta, tb] = [ca.cert.notBefore.getTime(), cb.cert.notBefore.getTime()];
+  return ta !== tb ? ta > tb : ca.node.fingerprint256 > cb.node.fingerprint256;
+}
+
 /**
  * Keeps this replica and `istio-ca-secret` on one root after start: a root this replica rotated
  * is written back to the Secret, and a root another replica wrote there is taken up (its files
@@ -115,32 +122,40 @@ export function followSharedRoot(
     queue = queue.then(work).catch((err) => log?.warn({ err: (err as Error).message, secret: `${namespace}/${CA_SECRET}` }, 'could not sync the root CA with its Secret'));
   };
 
-  const writeBack = () =>
+  /**
+   * Brings this replica and the Secret to the newer of their roots. The Secret is read afresh
+   * each time (a watch event may be behind), so replicas that rotated at once settle on one.
+   */
+  const sync = () =>
     serial(async () => {
-      const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
-      const secret = await client.json<CaSecret & { metadata?: Record<string, unknown> }>(path);
-      if (unb64(secret.data?.['ca-cert.pem']) === certPem) return;
-      const data = { ...secret.data, 'ca-cert.pem': b64(certPem), 'ca-key.pem': b64(keyPem), 'root-cert.pem': b64(certPem) };
-      // The resourceVersion makes a concurrent rotation by another replica fail (409) rather than be overwritten.
-      await client.json(path, { method: 'PUT', body: { ...secret, data } });
-      log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Stored the rotated root CA in its Secret');
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const [localCert, localKey] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+        const secret = await client.json<CaSecret & { metadata?: Record<string, unknown> }>(path);
+        const sharedCert = unb64(secret.data?.['ca-cert.pem']);
+        const sharedKey = unb64(secret.data?.['ca-key.pem']);
+        if (sharedCert === localCert) return;
+        if (sharedCert && newerRoot(sharedCert, localCert)) {
+          await checkPair(sharedCert, sharedKey, `${namespace}/${CA_SECRET}`);
+          await writeRoot(config.stateDir, sharedCert, sharedKey);
+          if (await citadel.checkRootRotation()) log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Took up the root CA another replica stored');
+          return;
+        }
+        const data = { ...secret.data, 'ca-cert.pem': b64(localCert), 'ca-key.pem': b64(localKey), 'root-cert.pem': b64(localCert) };
+        try {
+          // The resourceVersion makes a concurrent write fail (409): then compare again.
+          await client.json(path, { method: 'PUT', body: { ...secret, data } });
+          log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Stored the rotated root CA in its Secret');
+          return;
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
+        }
+      }
     });
 
-  const takeUp = () =>
-    serial(async () => {
-      const secret = store.get<SecretBody>('Secret', namespace, CA_SECRET);
-      const certPem = unb64(secret?.spec.data?.['ca-cert.pem']);
-      const keyPem = unb64(secret?.spec.data?.['ca-key.pem']);
-      if (!certPem || !keyPem || certPem === (await readFile(certFile, 'utf8').catch(() => ''))) return;
-      await checkPair(certPem, keyPem, `${namespace}/${CA_SECRET}`);
-      await writeRoot(config.stateDir, certPem, keyPem);
-      if (await citadel.checkRootRotation()) log?.info({ secret: `${namespace}/${CA_SECRET}` }, 'Took up the root CA another replica stored');
-    });
-
-  const unsubscribeRoot = citadel.onRootCert(() => writeBack());
+  const unsubscribeRoot = citadel.onRootCert(() => sync());
   const key = `Secret/${namespace}/${CA_SECRET}`;
   const unsubscribeStore = store.onChange((e) => {
-    if (e.changed.has(key)) takeUp();
+    if (e.changed.has(key)) sync();
   });
   return () => {
     unsubscribeRoot();

@@ -7,12 +7,13 @@ import type { Proxy } from '../model/proxy.js';
 import type { IstioEndpoint, Service } from '../model/service.js';
 import { TYPE } from '../networking/envoy.js';
 import { serviceIdentities } from '../networking/upstream-tls.js';
+import { CA_SUFFIX } from '../networking/sds/resource-names.js';
 
 export interface PushPlan {
   /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed); `secrets`: SDS; `none`: nothing. */
   scope: 'full' | 'routes' | 'listeners' | 'eds' | 'secrets' | 'none';
-  /** Types to regenerate for a proxy; undefined: all it watches. */
-  select?: (proxy: Proxy) => ReadonlySet<string> | undefined;
+  /** Types to regenerate for a proxy (given the names it watches of a type); undefined: all it watches. */
+  select?: (proxy: Proxy, watched?: (typeUrl: string) => ReadonlySet<string> | undefined) => ReadonlySet<string> | undefined;
 }
 
 const ROUTES = new Set<string>([TYPE.listener, TYPE.route]);
@@ -68,6 +69,31 @@ function movedAddresses(before: readonly IstioEndpoint[], after: readonly IstioE
  * (services added or redefined, headless or DNS services, changed workload identities, which
  * clusters carry as SANs).
  */
+/**
+ * The SDS names a change of these Secrets and ConfigMaps can alter (as istiod relates them): each
+ * object under every prefix, with and without `-cacert`; `kubernetes://NAME` only for proxies
+ * of the object's namespace (`short`, by namespace).
+ */
+function credentialNames(changed: ReadonlySet<string>): { full: Set<string>; short: Map<string, Set<string>> } {
+  const full = new Set<string>();
+  const short = new Map<string, Set<string>>();
+  for (const key of changed) {
+    const [kind, namespace, name] = key.split('/') as [string, string, string];
+    const base = name.endsWith(CA_SUFFIX) ? name.slice(0, -CA_SUFFIX.length) : name;
+    for (const n of [base, `${base}${CA_SUFFIX}`]) {
+      if (kind === 'ConfigMap') {
+        full.add(`configmap://${namespace}/${n}`);
+      } else if (kind === 'Secret') {
+        full.add(`kubernetes://${namespace}/${n}`);
+        full.add(`kubernetes-gateway://${namespace}/${n}`);
+        if (!short.has(namespace)) short.set(namespace, new Set());
+        short.get(namespace)!.add(`kubernetes://${n}`);
+      }
+    }
+  }
+  return { full, short };
+}
+
 /** Everything of a service that output reads (not where it came from, nor when it was made). */
 const serviceKey = (s: Service) =>
   JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector, s.externalName, s.aliases, s.autoAllocatedAddresses, s.trafficDistribution]);
@@ -158,8 +184,18 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
   if (kinds.every((k) => SUPPORT_KINDS.has(k)) && sameInputs(prev, next)) {
     // Secrets and ConfigMaps are also served as SDS credentials: proxies get the names they
     // watch again (the server sends only those that changed).
-    const credentials = kinds.includes('Secret') || kinds.includes('ConfigMap');
-    return credentials ? { scope: 'secrets', select: () => SECRETS } : { scope: 'none', select: () => NOTHING };
+    if (!kinds.includes('Secret') && !kinds.includes('ConfigMap')) return { scope: 'none', select: () => NOTHING };
+    const related = credentialNames(event.changed);
+    return {
+      scope: 'secrets',
+      select: (proxy, watched) => {
+        const names = watched?.(TYPE.secret);
+        if (!names) return NOTHING;
+        const own = related.short.get(proxy.verifiedIdentity?.namespace ?? '');
+        for (const n of names) if (related.full.has(n) || own?.has(n)) return SECRETS;
+        return NOTHING;
+      },
+    };
   }
   // A service account's right to read Secrets changed (RBAC, learnt by SubjectAccessReview).
   if (kinds.every((k) => k === SECRET_ACCESS)) return { scope: 'secrets', select: () => SECRETS };

@@ -173,10 +173,14 @@ export class XdsServer<S> {
    * narrows the types regenerated per proxy (those a change cannot affect are skipped);
    * without it every watched type is.
    */
-  pushAll(firstEventAt?: number, select?: (session: S) => ReadonlySet<string> | undefined): void {
+  /**
+   * Queues a push to every connection, of the types `select` names for it (all it watches when
+   * it names none); `select` may look at the names the connection watches of a type.
+   */
+  pushAll(firstEventAt?: number, select?: (session: S, watched: (typeUrl: string) => ReadonlySet<string> | undefined) => ReadonlySet<string> | undefined): void {
     for (const entry of this.connections.values()) {
       const { conn } = entry;
-      const types = select?.(conn.session);
+      const types = select?.(conn.session, (typeUrl) => conn.watches.get(typeUrl)?.names);
       let queued = false;
       for (const w of conn.watches.values()) {
         if (types && !types.has(w.typeUrl)) continue;

@@ -76,7 +76,8 @@ function gatewayReferences(push: PushContext, proxy: Proxy, identity: { namespac
       if (account && identity.serviceAccount !== account) continue;
       const lookupNamespace = gateway.meta.namespace;
       const fromKind = parentNamespace ? 'ListenerSet' : 'Gateway';
-      const names = [tls.credentialName, ...(tls.credentialNames ?? [])].filter((n): n is string => !!n);
+      // As istiod: credentialNames when set, else credentialName.
+      const names = (tls.credentialNames?.length ? tls.credentialNames : [tls.credentialName]).filter((n): n is string => !!n);
       const caName = tls.caCertCredentialName?.startsWith('kubernetes-gateway://') ? tls.caCertCredentialName : undefined;
       for (const name of [...names, ...(caName ? [caName] : [])]) {
         const resource = credentialResourceName(name);
