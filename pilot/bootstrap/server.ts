@@ -14,14 +14,10 @@ import { DiscoveryService } from '../xds/discovery.js';
 import { envDurationMs } from '../xds/debounce.js';
 import { startHttpServer } from '../debug/http.js';
 import { createCitadel, type Citadel } from '../../citadel/index.js';
-import { KubeJwtAuthenticator, tokenAudiences } from '../../citadel/kube-jwt.js';
-import { tokenReviewer } from '../kube/token-review.js';
 import { startKubeControllers } from './kube-controllers.js';
 import { SecretAccessReviewer } from '../kube/secret-access.js';
-import { nodeAuthorizer } from '../kube/node-authorizer.js';
-import { followSharedRoot, useSharedSelfSignedRoot } from '../kube/ca-secret.js';
-import { loadCitadelConfig } from '../../citadel/config.js';
-import { pluginBundleState, signingCaFiles } from '../../citadel/keymaterial.js';
+import { followSharedRoot } from '../kube/ca-secret.js';
+import { prepareKubeCa } from './kube-ca.js';
 import { SECRET_ACCESS } from '../xds/push-plan.js';
 import { envBool } from '../util/env-bool.js';
 import { existsSync } from 'node:fs';
@@ -196,24 +192,12 @@ export async function startIsthmus(opts: IsthmusOptions): Promise<Isthmus> {
   let secureAddr: string | undefined;
   let secureListener: GrpcListener | undefined;
   if (opts.secureGrpcAddr) {
-    // In Kubernetes mode, workloads prove who they are with service-account tokens (TokenReview),
-    // named in the mesh config's trust domain (as the SANs proxies check), and a node agent may
-    // ask for certificates of workloads on its own node only.
-    // In a cluster, the self-signed root lives in istio-ca-secret, shared by every replica.
-    if (opts.kube) {
-      const caConfig = loadCitadelConfig(env);
-      if ((await pluginBundleState(signingCaFiles(caConfig.rootCaDir))) !== 'complete') await useSharedSelfSignedRoot(opts.kube, systemNamespace, caConfig, log.child({ component: 'citadel' }));
-    }
+    const caLog = log.child({ component: 'citadel' });
     const pushed = discovery;
-    const authenticators = opts.kube ? [new KubeJwtAuthenticator(tokenReviewer(opts.kube), tokenAudiences(env), () => pushed.pushContext.mesh.trustDomain, env.CLUSTER_ID || 'Kubernetes')] : [];
-    citadel = await createCitadel({
-      env,
-      registry: metrics,
-      logger: log.child({ component: 'citadel' }),
-      authenticators,
-      ...(opts.kube ? { authorizeImpersonation: nodeAuthorizer(source.store) } : {}),
-    });
-    if (opts.kube && citadel.mode === 'self-signed') stopFollowingRoot = followSharedRoot(opts.kube, source.store, systemNamespace, citadel.config, citadel, log.child({ component: 'citadel' }));
+    const kubeCa = opts.kube ? await prepareKubeCa(opts.kube, source.store, env, systemNamespace, () => pushed.pushContext.mesh.trustDomain, caLog) : {};
+    citadel = await createCitadel({ env, registry: metrics, logger: caLog, ...kubeCa });
+    // Every replica keeps to one root with the others (rotations written back and taken up).
+    if (opts.kube && citadel.mode === 'self-signed') stopFollowingRoot = followSharedRoot(opts.kube, source.store, systemNamespace, citadel.config, citadel, caLog);
     secure = new GrpcServer(GRPC_SERVER_OPTIONS);
     // As istiod with XDS_AUTH (default on): streams on the TLS port authenticate as the CA's callers do.
     const ca = citadel;
