@@ -2,7 +2,7 @@
 // bearer token is valid, through a TokenReview for the CA's audiences, and which service account
 // it belongs to. The caller is then spiffe://TRUST_DOMAIN/ns/NS/sa/SA.
 import type { AuthContext, Authenticator, Caller } from './authenticate.js';
-import { extractBearerToken } from './authenticate.js';
+import { extractBearerToken, spiffeUri } from './authenticate.js';
 
 /** What the API server answered to a TokenReview (`status` of authentication.k8s.io/v1). */
 export interface TokenReviewStatus {
@@ -53,7 +53,7 @@ export class KubeJwtAuthenticator implements Authenticator {
     const extra = status.user?.extra ?? {};
     return {
       source: 'IDToken',
-      identities: [`spiffe://${this.trustDomain().replaceAll('@', '.')}/ns/${namespace}/sa/${serviceAccount}`],
+      identities: [spiffeUri(this.trustDomain().replaceAll('@', '.'), namespace, serviceAccount)],
       kubernetes: { namespace, serviceAccount, podName: extra[POD_NAME]?.[0], podUid: extra[POD_UID]?.[0] },
     };
   }

@@ -9,7 +9,7 @@ import { selectorMatches } from './kube-conversion/common.js';
 import { KINDS } from './kinds.js';
 import type { LabelSelector } from './schema/gateway-api.js';
 import type { ConfigError } from './parse.js';
-import type { Resource } from './resource.js';
+import { keyOf, resourceKey, type Resource } from './resource.js';
 import type { ConfigEvent, ConfigStore } from './store.js';
 
 export class DiscoveryFilteredStore implements ConfigStore {
@@ -98,13 +98,13 @@ export class DiscoveryFilteredStore implements ConfigStore {
     const changed = new Set<string>();
     const kinds = new Set<string>();
     for (const ns of namespaces) {
-      changed.add(`Namespace//${ns}`);
+      changed.add(resourceKey('Namespace', '', ns));
       kinds.add('Namespace');
     }
     for (const { kind } of KINDS) {
       for (const r of this.inner.list(kind)) {
         if (!namespaces.has(r.meta.namespace)) continue;
-        changed.add(`${kind}/${r.meta.namespace}/${r.meta.name}`);
+        changed.add(keyOf(r));
         kinds.add(kind);
       }
     }

@@ -159,10 +159,6 @@ export class KubeConfigSource {
     if (!before || before.resourceVersion !== resourceVersion) this.log?.warn({ kind: error.kind }, `rejected config: ${formatConfigError(full)}`);
   }
 
-  private accept(key: string): void {
-    this.rejected.delete(key);
-  }
-
   private publishErrors(): void {
     this.store.setErrors([...this.rejected.values()].map((r) => r.error));
   }
@@ -174,7 +170,7 @@ export class KubeConfigSource {
       const { resource, error, key } = this.parse(info, object);
       listed.add(key);
       if (resource) {
-        this.accept(key);
+        this.rejected.delete(key);
         resources.push(resource);
         continue;
       }
@@ -191,7 +187,7 @@ export class KubeConfigSource {
   private upsert(info: KindInfo, object: KubeObject): void {
     const { resource, error, key } = this.parse(info, object);
     if (resource) {
-      this.accept(key);
+      this.rejected.delete(key);
       this.store.apply(resource);
     } else {
       this.reject(key, error!, object);

@@ -7,7 +7,7 @@ import type { Proxy } from '../model/proxy.js';
 import type { IstioEndpoint, Service } from '../model/service.js';
 import { TYPE } from '../networking/envoy.js';
 import { serviceIdentities } from '../networking/upstream-tls.js';
-import { CA_SUFFIX } from '../networking/sds/resource-names.js';
+import { CA_SUFFIX, credentialBaseName } from '../networking/sds/resource-names.js';
 
 export interface PushPlan {
   /** `full`: every watched type; `routes`: LDS and RDS; `listeners`: LDS; `eds`: endpoints only (except the proxies listed); `secrets`: SDS; `none`: nothing. */
@@ -79,7 +79,7 @@ function credentialNames(changed: ReadonlySet<string>): { full: Set<string>; sho
   const short = new Map<string, Set<string>>();
   for (const key of changed) {
     const [kind, namespace, name] = key.split('/') as [string, string, string];
-    const base = name.endsWith(CA_SUFFIX) ? name.slice(0, -CA_SUFFIX.length) : name;
+    const base = credentialBaseName(name);
     for (const n of [base, `${base}${CA_SUFFIX}`]) {
       if (kind === 'ConfigMap') {
         full.add(`configmap://${namespace}/${n}`);
@@ -99,8 +99,16 @@ const serviceKey = (s: Service) =>
   JSON.stringify([s.hostname, s.namespace, s.registry, s.resolution, s.addresses, s.ports, s.meshExternal, [...s.exportTo].sort(), s.labels, s.selector, s.externalName, s.aliases, s.autoAllocatedAddresses, s.trafficDistribution]);
 
 /** Whether two pushes have the same services, endpoints and converted Kubernetes config. */
+/** The converted config's content, computed once per push however many plans compare it. */
+const derivedKeys = new WeakMap<PushContext, string>();
+function derivedKey(push: PushContext): string {
+  let key = derivedKeys.get(push);
+  if (key === undefined) derivedKeys.set(push, (key = JSON.stringify(push.derived)));
+  return key;
+}
+
 function sameInputs(prev: PushContext, next: PushContext): boolean {
-  if (JSON.stringify(prev.derived) !== JSON.stringify(next.derived)) return false;
+  if (prev.derived !== next.derived && derivedKey(prev) !== derivedKey(next)) return false;
   const a = prev.registry.services;
   const b = next.registry.services;
   if (a.length !== b.length) return false;
@@ -204,10 +212,11 @@ export function planPush(prev: PushContext, next: PushContext, event: ConfigEven
     return { scope: 'listeners', select: () => LISTENERS };
   }
   if (kinds.every((k) => ENDPOINT_KINDS.has(k))) {
-    // Pod writes that move no endpoint (annotations, phases nothing reads) push nothing.
-    if (sameInputs(prev, next)) return { scope: 'none', select: () => NOTHING };
     const change = endpointChange(prev, next);
     if (!change) return FULL;
+    // Pod writes that move no endpoint (annotations, phases nothing reads) push nothing; the
+    // full comparison runs only then, not on every endpoint push.
+    if (change.hosts.size === 0 && sameInputs(prev, next)) return { scope: 'none', select: () => NOTHING };
     const { addresses, hosts } = change;
     // A proxy that sees none of the services gets nothing (Sidecar scoping makes that common).
     const seesMemo = new Map<string, boolean>();

@@ -2,7 +2,14 @@
 // local agent's): `kubernetes://[NS/]NAME` and `kubernetes-gateway://NS/NAME` for Secrets,
 // `configmap://NS/NAME` for a CA in a ConfigMap. A name ending in `-cacert` asks for the CA only.
 
-export const CA_SUFFIX = '-cacert';
+import { SDS_CA_SUFFIX } from '../gateway/tls.js';
+
+export const CA_SUFFIX = SDS_CA_SUFFIX;
+
+/** The object a name refers to: without its `-cacert`. */
+export function credentialBaseName(name: string): string {
+  return name.endsWith(CA_SUFFIX) ? name.slice(0, -CA_SUFFIX.length) : name;
+}
 
 export type CredentialKind = 'kubernetes' | 'kubernetes-gateway' | 'configmap';
 

@@ -18,7 +18,7 @@ import type { Generate, NamedResource } from '../generator.js';
 import { credentialResourceName } from '../gateway/tls.js';
 import { mergedGatewayFor } from '../gateway/merge.js';
 import { certificateFor, rootFor } from './credentials.js';
-import { CA_SUFFIX, parseCredentialName, type CredentialRef } from './resource-names.js';
+import { CA_SUFFIX, credentialBaseName, parseCredentialName, type CredentialRef } from './resource-names.js';
 import { ANNOTATION } from '../../config/kube-conversion/common.js';
 import type { ReferenceGrantSpec } from '../../config/schema/gateway-api.js';
 
@@ -83,8 +83,7 @@ function gatewayReferences(push: PushContext, proxy: Proxy, identity: { namespac
         const resource = credentialResourceName(name);
         const ref = parseCredentialName(resource, identity.namespace);
         if ('error' in ref || ref.kind !== 'kubernetes-gateway') continue;
-        const base = ref.caOnly ? ref.name.slice(0, -CA_SUFFIX.length) : ref.name;
-        const allowed = ref.namespace === lookupNamespace || grantAllows(push, fromKind, lookupNamespace, ref.namespace, base);
+        const allowed = ref.namespace === lookupNamespace || grantAllows(push, fromKind, lookupNamespace, ref.namespace, credentialBaseName(ref.name));
         if (!allowed) continue;
         refs.add(resource);
         if (name !== caName && (tls.mode === 'MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL')) refs.add(`${resource}${CA_SUFFIX}`);

@@ -4,10 +4,12 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { ConfigStore } from '../../store.js';
 import type { Resource } from '../../resource.js';
-import type { ConfigMapBody, SecretBody } from '../../schema/ingress.js';
+import { configMapData, secretData, type DataMap } from '../../credentials.js';
 import type { ServiceSpec } from '../../schema/kubernetes.js';
 import type { ReferenceGrantSpec } from '../../schema/gateway-api.js';
 import type * as net from '../../schema/networking.js';
+
+export { extractCertInfo, extractRoot } from '../../credentials.js';
 
 /** A service as the registry knows it (hostname, namespace, ports, labels). */
 export interface RegistryService {
@@ -119,8 +121,6 @@ export function normalizeReference(group: string | undefined, kind: string | und
   return KNOWN_KINDS[`${g}/${k}`] ?? `${g}/${k}`;
 }
 
-/** A decoded Secret/ConfigMap data map. */
-type DataMap = Record<string, Buffer>;
 
 export class ConversionContext {
   readonly store: ConfigStore;
@@ -176,54 +176,15 @@ export class ConversionContext {
   }
 
   secretData(namespace: string, name: string): DataMap | undefined {
-    const s = this.store.get<SecretBody>('Secret', namespace, name);
-    if (!s) return undefined;
-    const out: DataMap = {};
-    for (const [k, v] of Object.entries(s.spec.data ?? {})) out[k] = Buffer.from(v, 'base64');
-    for (const [k, v] of Object.entries(s.spec.stringData ?? {})) out[k] = Buffer.from(v, 'utf8');
-    return out;
+    return secretData(this.store, namespace, name);
   }
 
   configMapData(namespace: string, name: string): DataMap | undefined {
-    const c = this.store.get<ConfigMapBody>('ConfigMap', namespace, name);
-    if (!c) return undefined;
-    const out: DataMap = {};
-    for (const [k, v] of Object.entries(c.spec.data ?? {})) out[k] = Buffer.from(v, 'utf8');
-    for (const [k, v] of Object.entries(c.spec.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
-    return out;
+    return configMapData(this.store, namespace, name);
   }
 }
 
-// ---- certificate material (Istio's kubecreds.ExtractCertInfo / ExtractRoot, tls.X509KeyPair) ----
-
-function hasValue(d: DataMap, ...keys: string[]): boolean {
-  return keys.every((k) => (d[k]?.length ?? 0) > 0);
-}
-
-function hasKeys(d: DataMap, ...keys: string[]): boolean {
-  return keys.every((k) => k in d);
-}
-
-function keysMessage(d: DataMap): string {
-  const keys = Object.keys(d).sort();
-  return keys.length < 3 ? keys.join(', ') : `${keys.slice(0, 3).join(', ')}, and ${keys.length - 3} more...`;
-}
-
-export function extractCertInfo(d: DataMap): { cert: Buffer; key: Buffer } | { error: string } {
-  if (hasValue(d, 'cert', 'key')) return { cert: d.cert!, key: d.key! };
-  if (hasValue(d, 'tls.crt', 'tls.key')) return { cert: d['tls.crt']!, key: d['tls.key']! };
-  if (hasKeys(d, 'cert', 'key')) return { error: 'found keys "cert" and "key", but they were empty' };
-  if (hasKeys(d, 'tls.crt', 'tls.key')) return { error: 'found keys "tls.crt" and "tls.key", but they were empty' };
-  return { error: `found secret, but didn't have expected keys (cert and key) or (tls.crt and tls.key); found: ${keysMessage(d)}` };
-}
-
-export function extractRoot(d: DataMap): { cert: Buffer } | { error: string } {
-  if (hasValue(d, 'cacert')) return { cert: d.cacert! };
-  if (hasValue(d, 'ca.crt')) return { cert: d['ca.crt']! };
-  if (hasKeys(d, 'cacert')) return { error: 'found key "cacert", but it was empty' };
-  if (hasKeys(d, 'ca.crt')) return { error: 'found key "ca.crt", but it was empty' };
-  return { error: `found secret, but didn't have expected keys cacert or ca.crt; found: ${keysMessage(d)}` };
-}
+// ---- certificate material (Istio's tls.X509KeyPair; the extractors are in ../../credentials.ts) ----
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
