@@ -91,10 +91,12 @@ export class LeaderElection {
     if (!this.leading) return;
     this.setLeading(false);
     try {
-      const lock = await this.get();
+      // A release that cannot be made within a renew deadline is left to the lease's expiry.
+      const signal = AbortSignal.timeout(this.timing.renewDeadlineMs);
+      const lock = await this.get(signal);
       if (lock && this.recordOf(lock)?.holderIdentity === this.opts.identity) {
         const now = new Date().toISOString();
-        await this.put(lock, { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaderTransitions: this.recordOf(lock)!.leaderTransitions });
+        await this.put(lock, { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaderTransitions: this.recordOf(lock)!.leaderTransitions }, signal);
       }
     } catch (err) {
       this.opts.log?.warn({ err: (err as Error).message, lock: this.opts.name }, 'could not release the leader lock');
@@ -131,7 +133,11 @@ export class LeaderElection {
   }
 
   private missedDeadline(): void {
-    if (this.leading && !this.stopped && performance.now() - this.lastRenew >= this.timing.renewDeadlineMs) this.setLeading(false);
+    if (!this.leading || this.stopped) return;
+    // Timers may fire a fraction of a millisecond before the deadline by this clock: wait out the rest.
+    const left = this.lastRenew + this.timing.renewDeadlineMs - performance.now();
+    if (left > 0) this.deadline = setTimeout(() => this.missedDeadline(), Math.ceil(left));
+    else this.setLeading(false);
   }
 
   private setLeading(leading: boolean): void {
